@@ -1,0 +1,134 @@
+"""chainrule: backpropagation made real.
+
+A reverse-mode autodiff engine over NumPy arrays with PyTorch's names, plus the tools to see and
+check the chain rule at work.
+
+>>> import chainrule as cr
+>>> a = cr.tensor(2.0, requires_grad=True)
+>>> y = cr.sigmoid(a * 3.0)
+>>> y.backward()
+>>> round(a.grad.item(), 6)
+0.007387
+"""
+
+from __future__ import annotations
+
+# Import order matters: Tensor, then the Function mechanism, then the rule table and the Tensor
+# methods that call it, then the engine.
+from chainrule.tensor import Tensor  # isort: skip
+from chainrule import tensor_methods  # isort: skip
+from chainrule import autograd
+from chainrule.backend import (
+    bool_,
+    double,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    get_rng_state,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    manual_seed,
+    set_default_dtype,
+    set_rng_state,
+    uint8,
+)
+from chainrule.backend import float as float
+from chainrule.creation import (
+    arange,
+    as_tensor,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from chainrule.function import Function
+from chainrule.modes import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from chainrule.ops import (
+    abs,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cat,
+    chunk,
+    clamp,
+    cos,
+    div,
+    exp,
+    expand,
+    flatten,
+    gather,
+    linear,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    permute,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    softmax,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from chainrule.ops import add as add
+
+bool = bool_
+clip = clamp
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj: object) -> bool:
+    """True for chainrule tensors."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    return a.allclose(b, rtol, atol)

@@ -1,0 +1,34 @@
+"""Automatic differentiation: the engine, grad(), Functions, functional transforms, checks."""
+
+from __future__ import annotations
+
+from chainrule.autograd import functional
+from chainrule.autograd.engine import backward
+from chainrule.autograd.grad import grad
+from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from chainrule.function import Function, Node
+from chainrule.modes import (
+    detect_anomaly,
+    enable_grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+__all__ = [
+    "Function",
+    "GradcheckError",
+    "Node",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "functional",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+]

@@ -1,0 +1,328 @@
+"""The backward engine: reverse-mode autodiff over the recorded graph, without recursion.
+
+1. Walk the graph from the roots with an explicit stack and count, for every node, how many edges
+   lead into it (its consumers).
+2. Start from the roots; a node runs once all its consumers have delivered their gradients (so a
+   value used twice receives the sum), and then hands one gradient to each of its inputs.
+3. The engine, not the rules, sums a gradient back to its input's shape (undoing broadcasting),
+   casts it to the input's dtype, and checks the shape, naming the op when a rule got it wrong.
+
+Gradients are raw arrays during a first-order backward and Tensors under create_graph=True.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule import modes
+from chainrule.function import Node
+from chainrule.ops import dual
+from chainrule.tensor import Tensor
+
+
+def backward(
+    tensor: Tensor,
+    gradient: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Tensor.backward: accumulate gradients into the leaves' .grad."""
+    if not tensor._requires_grad:
+        raise RuntimeError(
+            "element 0 of tensors does not require grad and does not have a grad_fn: backward "
+            "needs a tensor computed from a leaf with requires_grad=True"
+        )
+    root_grad = _root_gradient(tensor, gradient, "backward")
+    only = None
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        only = {id(t) for t in inputs}
+    run(
+        [tensor],
+        [root_grad],
+        create_graph if retain_graph is None else retain_graph,
+        create_graph,
+        accumulate_only=only,
+    )
+
+
+def _root_gradient(tensor: Tensor, gradient: Any, op: str) -> Any:
+    """The seed dL/dtensor: ones for a scalar, else the given gradient (checked)."""
+    if gradient is None:
+        if tensor._data.size != 1:
+            raise RuntimeError(
+                f"{op}: grad can be implicitly created only for scalar outputs; got an output of "
+                f"shape {tuple(tensor.shape)}: pass `gradient` (dL/doutput) of that shape"
+            )
+        return np.ones_like(tensor._data)
+    g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    if g.shape != tensor.shape:
+        raise RuntimeError(
+            f"{op}: gradient has shape {tuple(g.shape)} but the output has shape "
+            f"{tuple(tensor.shape)}; they must match"
+        )
+    if g.dtype != tensor.dtype:
+        g = g.astype(tensor.dtype)
+    if isinstance(gradient, Tensor) and gradient._requires_grad:
+        return gradient  # a differentiable seed stays in the graph (double backward)
+    return g
+
+
+def run(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Tensor] | None = None,
+    accumulate_only: set[int] | None = None,
+) -> list[Any] | None:
+    """Backpropagate from roots. With `capture`, return d(roots)/d(capture) instead of touching
+    any .grad (autograd.grad); otherwise accumulate into the leaves (Tensor.backward)."""
+    previous = modes.grad_enabled
+    modes.grad_enabled = create_graph
+    try:
+        return _run(roots, root_grads, retain_graph, create_graph, capture, accumulate_only)
+    finally:
+        modes.grad_enabled = previous
+
+
+def _run(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Tensor] | None,
+    accumulate_only: set[int] | None,
+) -> list[Any] | None:
+    convert = _as_tensor if create_graph else _as_array
+    captured: list[Any] = [None] * len(capture) if capture is not None else []
+    leaf_slots: dict[int, int] = {}
+    node_slots: dict[tuple[Node, int], int] = {}
+    for i, t in enumerate(capture or ()):
+        if t.grad_fn is None:
+            leaf_slots[id(t)] = i
+        else:
+            node_slots[(t.grad_fn, t._output_nr)] = i
+
+    # ids of gradient arrays already handed somewhere: a leaf adopts (and may later modify in
+    # place) only an array nobody else holds; anything else is copied first (see _accumulate).
+    placed: set[int] = set()
+    buffers: dict[Node, list[Any]] = {}
+    for root, g in zip(roots, root_grads, strict=True):
+        g = convert(g)
+        placed.add(id(g))
+        if root.grad_fn is None:  # a leaf differentiated with respect to itself
+            _deliver_leaf(root, g, captured, leaf_slots, capture, accumulate_only, placed)
+            continue
+        buf = buffers.setdefault(root.grad_fn, [None] * root.grad_fn.n_outputs)
+        nr = root._output_nr
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+    dependencies = _count_dependencies(list(buffers))
+    ready = [node for node in buffers if node not in dependencies]
+    while ready:
+        node = ready.pop()
+        grads = buffers.pop(node)
+        if node.pre_hooks:
+            grads = _run_prehooks(node, grads, create_graph)
+        if node_slots:
+            for nr, g in enumerate(grads):
+                slot = node_slots.get((node, nr))
+                if slot is not None and g is not None:
+                    captured[slot] = g if captured[slot] is None else captured[slot] + g
+        if any(g is not None for g in grads):
+            input_grads = _call_backward(node, grads, create_graph)
+        else:
+            input_grads = (None,) * len(node.next_edges)
+        if not retain_graph:
+            node.release()
+        for i, edge in enumerate(node.next_edges):
+            if edge is None:
+                continue
+            target, nr = edge
+            g = input_grads[i]
+            if g is not None:
+                g = _fit(g, node, i, convert)
+            if type(target) is Node:
+                if g is not None:
+                    placed.add(id(g))
+                    buf = buffers.get(target)
+                    if buf is None:
+                        buf = buffers[target] = [None] * target.n_outputs
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                left = dependencies[target] - 1
+                dependencies[target] = left
+                if left == 0:
+                    buffers.setdefault(target, [None] * target.n_outputs)
+                    ready.append(target)
+            elif g is not None:
+                if not node.fn._raw or (g is input_grads[i] and _appears_twice(g, input_grads)):
+                    # one array for two inputs (a + b), or from user code that may keep it
+                    placed.add(id(g))
+                _deliver_leaf(target, g, captured, leaf_slots, capture, accumulate_only, placed)
+    return captured if capture is not None else None
+
+
+def _count_dependencies(roots: list[Node]) -> dict[Node, int]:
+    """How many edges lead into each node reachable from the roots (iterative DFS)."""
+    dependencies: dict[Node, int] = {}
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        for edge in node.next_edges:
+            if edge is None:
+                continue
+            target = edge[0]
+            if type(target) is Node:
+                dependencies[target] = dependencies.get(target, 0) + 1
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+    return dependencies
+
+
+def _call_backward(node: Node, grads: list[Any], create_graph: bool) -> tuple:
+    fn = node.fn
+    as_tensors = create_graph or not fn._raw
+    node._as_tensors = as_tensors
+    if node.materialize_grads and node.n_outputs > 1:
+        grads = [g if g is not None else _zeros_for(node, grads) for g in grads]
+    if as_tensors and not create_graph:
+        grads = [Tensor._make(g) if g is not None else None for g in grads]
+    result = fn.backward(node, *grads)
+    if not isinstance(result, tuple):
+        result = (result,)
+    if len(result) < len(node.next_edges) and all(r is None for r in result[len(result) :]):
+        result = result + (None,) * (len(node.next_edges) - len(result))
+    if len(result) != len(node.next_edges):
+        raise RuntimeError(
+            f"function {node.name()} returned an incorrect number of gradients (expected "
+            f"{len(node.next_edges)}, got {len(result)})"
+        )
+    if modes.anomaly_enabled:
+        _check_anomaly(node, result)
+    return result
+
+
+def _zeros_for(node: Node, grads: list[Any]) -> Any:
+    """A zero gradient for an output nobody used (multi-output Functions)."""
+    like = next(g for g in grads if g is not None)
+    data = like._data if isinstance(like, Tensor) else like
+    zeros = np.zeros_like(data)
+    return Tensor._make(zeros) if isinstance(like, Tensor) else zeros
+
+
+def _fit(g: Any, node: Node, i: int, convert: Any) -> Any:
+    """Bring a rule's gradient to its input's shape and dtype, or say which rule is wrong."""
+    g = convert(g)
+    shape, dtype = node.input_meta[i]
+    if g.shape != shape:
+        g = dual.sum_to(g, shape)
+        if g.shape != shape:
+            raise RuntimeError(
+                f"function {node.name()} returned an invalid gradient at index {i}: got shape "
+                f"{tuple(g.shape)} but expected shape compatible with {tuple(shape)}"
+            )
+    if g.dtype != dtype:
+        g = dual.cast(g, dtype)
+    return g
+
+
+def _as_array(g: Any) -> Any:
+    if isinstance(g, Tensor):
+        return g._data
+    if isinstance(g, np.ndarray):
+        return g
+    return np.asarray(g)
+
+
+def _as_tensor(g: Any) -> Tensor:
+    return g if isinstance(g, Tensor) else Tensor._make(np.asarray(g))
+
+
+def _run_prehooks(node: Node, grads: list[Any], create_graph: bool) -> list[Any]:
+    """Tensor hooks registered on this node's outputs (register_hook, retain_grad)."""
+    grads = list(grads)
+    for nr, hooks in node.pre_hooks.items():
+        if grads[nr] is None:
+            continue
+        for hook in list(hooks):
+            g = grads[nr]
+            t = g if isinstance(g, Tensor) else Tensor._make(g)
+            new = hook(t)
+            if new is not None:
+                grads[nr] = new if create_graph else _as_array(new)
+    return grads
+
+
+def _deliver_leaf(
+    leaf: Tensor,
+    g: Any,
+    captured: list[Any],
+    leaf_slots: dict[int, int],
+    capture: Sequence[Tensor] | None,
+    accumulate_only: set[int] | None,
+    placed: set[int],
+) -> None:
+    if capture is not None:
+        slot = leaf_slots.get(id(leaf))
+        if slot is not None:
+            captured[slot] = g if captured[slot] is None else captured[slot] + g
+        return
+    if accumulate_only is not None and id(leaf) not in accumulate_only:
+        return
+    if leaf._hooks:
+        for hook in list(leaf._hooks):
+            t = g if isinstance(g, Tensor) else Tensor._make(g)
+            new = hook(t)
+            if new is not None:
+                g = new if isinstance(g, Tensor) else _as_array(new)
+    _accumulate(leaf, g, placed)
+
+
+def _appears_twice(g: Any, grads: tuple) -> bool:
+    return sum(1 for other in grads if other is g) > 1
+
+
+def _accumulate(leaf: Tensor, g: Any, placed: set[int]) -> None:
+    """leaf.grad += g. In a first-order backward the sum is done in place, and a fresh gradient
+    array is adopted without a copy when nothing else can see it."""
+    if isinstance(g, Tensor):  # create_graph: keep the sum in the graph
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+        return
+    current = leaf._grad
+    if current is None:
+        private = (
+            type(g) is np.ndarray and g.flags.owndata and g.flags.writeable and id(g) not in placed
+        )
+        if not private:
+            g = g.copy()
+        placed.add(id(g))
+        leaf._grad = Tensor._make(g)
+        return
+    data = current._data
+    if type(data) is np.ndarray and data.flags.writeable and data.dtype == g.dtype:
+        np.add(data, g, out=data)
+        current._vc[0] += 1
+    else:
+        leaf._grad = Tensor._make(data + g)
+
+
+def _check_anomaly(node: Node, result: tuple) -> None:
+    for i, g in enumerate(result):
+        if g is None:
+            continue
+        data = g._data if isinstance(g, Tensor) else np.asarray(g)
+        if data.dtype.kind in "fc" and not np.isfinite(data).all():
+            kind = "nan" if np.isnan(data).any() else "inf"
+            where = "".join(node.trace or ["(no forward trace: the node was created outside "
+                                           "detect_anomaly)\n"])  # fmt: skip
+            raise RuntimeError(
+                f"Function '{node.name()}' returned {kind} values in its {i}th output.\n"
+                f"The forward call that created this node:\n{where}"
+            )

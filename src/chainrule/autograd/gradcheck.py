@@ -1,0 +1,158 @@
+"""gradcheck / gradgradcheck: autodiff against central finite differences, in float64.
+
+For each input that requires grad, the analytic Jacobian (one backward per output element) is
+compared with the numerical one, (f(x + eps e_k) - f(x - eps e_k)) / 2 eps, element by element:
+|analytic - numerical| <= atol + rtol |numerical|.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd.grad import grad
+from chainrule.modes import enable_grad, no_grad
+from chainrule.tensor import Tensor
+
+
+class GradcheckError(RuntimeError):
+    """Raised by gradcheck when analytic and numerical derivatives disagree."""
+
+
+def _outputs(func: Callable, inputs: tuple) -> tuple[Tensor, ...]:
+    out = func(*inputs)
+    return (out,) if isinstance(out, Tensor) else tuple(out)
+
+
+def _numerical(func: Callable, inputs: tuple, x: Tensor, eps: float) -> list[np.ndarray]:
+    """d outputs / d x by central differences: one (out.size, x.size) matrix per output."""
+    data = x._data
+    flat = data.reshape(-1)  # a view: writing into it perturbs x
+    columns: list[list[np.ndarray]] = []
+    with no_grad():
+        for k in range(flat.size):
+            original = flat[k].copy()
+            flat[k] = original + eps
+            plus = [o._data.astype(np.float64).reshape(-1) for o in _outputs(func, inputs)]
+            flat[k] = original - eps
+            minus = [o._data.astype(np.float64).reshape(-1) for o in _outputs(func, inputs)]
+            flat[k] = original
+            columns.append([(p - m) / (2 * eps) for p, m in zip(plus, minus, strict=True)])
+    n_out = len(_outputs_shapes(func, inputs))
+    sizes = _outputs_shapes(func, inputs)
+    return [
+        np.stack([c[j] for c in columns], axis=1) if columns else np.zeros((sizes[j], 0))
+        for j in range(n_out)
+    ]
+
+
+def _outputs_shapes(func: Callable, inputs: tuple) -> list[int]:
+    with no_grad():
+        return [o.numel() for o in _outputs(func, inputs)]
+
+
+def _analytic(func: Callable, inputs: tuple, x_index: int) -> list[np.ndarray]:
+    """d outputs / d inputs[x_index] by reverse mode: one row per output element."""
+    x = inputs[x_index]
+    with enable_grad():
+        outs = _outputs(func, inputs)
+        mats = []
+        for o in outs:
+            rows = []
+            flat = o.reshape(-1)
+            for k in range(flat.shape[0]):
+                if not flat.requires_grad:
+                    rows.append(np.zeros(x.numel()))
+                    continue
+                (g,) = grad(flat[k], x, retain_graph=True, allow_unused=True)
+                rows.append(np.zeros(x.numel()) if g is None else g._data.reshape(-1))
+            mats.append(np.array(rows, dtype=np.float64).reshape(o.numel(), x.numel()))
+    return mats
+
+
+def gradcheck(
+    func: Callable,
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """True if func's autodiff gradients match central differences at `inputs`.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([0.5, -1.0], dtype=cr.float64, requires_grad=True)
+    >>> cr.autograd.gradcheck(lambda x: (x.sigmoid() * x).sum(), (x,))
+    True
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad; nothing to check")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64 "
+                "inputs (use .double())"
+            )
+    for i in checked:
+        analytic = _analytic(func, inputs, i)
+        numerical = _numerical(func, inputs, inputs[i], eps)
+        for j, (a, n) in enumerate(zip(analytic, numerical, strict=True)):
+            bad = ~(np.abs(a - n) <= atol + rtol * np.abs(n))
+            if bad.any():
+                if not raise_exception:
+                    return False
+                raise GradcheckError(_report(i, j, a, n, bad, inputs[i].shape))
+    return True
+
+
+def _report(i: int, j: int, a: np.ndarray, n: np.ndarray, bad: np.ndarray, shape: Any) -> str:
+    rows, cols = np.nonzero(bad)
+    lines = [
+        f"Jacobian mismatch for output {j} with respect to input {i} (shape {tuple(shape)}): "
+        f"{len(rows)} of {a.size} entries differ"
+    ]
+    for r, c in list(zip(rows, cols, strict=True))[:10]:
+        where = np.unravel_index(c, shape) if len(shape) else ()
+        lines.append(
+            f"  d out[{r}] / d in{list(where)}: analytic {a[r, c]:.8g}, numerical {n[r, c]:.8g}"
+        )
+    if len(rows) > 10:
+        lines.append(f"  ... and {len(rows) - 10} more")
+    return "\n".join(lines)
+
+
+def gradgradcheck(
+    func: Callable,
+    inputs: Any,
+    grad_outputs: Any = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """gradcheck of the first derivatives themselves (checks backward's own backward)."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    differentiable = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    with no_grad():
+        outs = _outputs(func, inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(
+            Tensor._make(rng.standard_normal(o.shape), requires_grad=True) for o in outs
+        )
+    else:
+        grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    n = len(inputs)
+
+    def first_derivatives(*args: Tensor) -> tuple[Tensor, ...]:
+        xs, vs = args[:n], args[n:]
+        with enable_grad():  # also while gradcheck evaluates finite differences under no_grad
+            out = _outputs(func, xs)
+            wrt = [xs[i] for i in differentiable]
+            return grad(out, wrt, vs, create_graph=True, allow_unused=True, materialize_grads=True)
+
+    return gradcheck(first_derivatives, (*inputs, *grad_outputs), eps, atol, rtol, raise_exception)

@@ -1,0 +1,87 @@
+"""The array namespace behind every Tensor: dtypes, the default dtype, the RNG.
+
+Ops never import NumPy directly for their math: they ask `namespace(array)` for the module that
+owns the array, so the same rule table runs on NumPy, on CuPy arrays on a GPU, and on NumPy
+object arrays of SymPy expressions (the symbolic backend swaps in its own namespace).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# PyTorch spells dtypes as module attributes (torch.float32); NumPy dtypes compare equal to the
+# scalar types (np.dtype("float32") == np.float32), so users can pass either.
+float16 = np.dtype("float16")
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+int8 = np.dtype("int8")
+int16 = np.dtype("int16")
+int32 = np.dtype("int32")
+int64 = np.dtype("int64")
+uint8 = np.dtype("uint8")
+bool_ = np.dtype("bool")
+half, float, double = float16, float32, float64
+long, int = int64, int32
+
+_default_dtype: np.dtype = float32
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of new floating tensors (float32 unless changed)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the dtype of new floating tensors; only float32 and float64 are allowed (as PyTorch)."""
+    global _default_dtype
+    d = np.dtype(dtype)
+    if d not in (float32, float64):
+        raise TypeError(f"set_default_dtype: only float32 or float64 are supported, got {d}")
+    _default_dtype = d
+
+
+def is_floating(dtype: Any) -> bool:
+    """True for real floating dtypes (the only ones that can require gradients)."""
+    return np.dtype(dtype).kind == "f"
+
+
+def namespace(array: Any) -> Any:
+    """The module (numpy or cupy) whose functions operate on `array`."""
+    if type(array) is np.ndarray or isinstance(array, np.generic):
+        return np
+    module = type(array).__module__
+    if module.startswith("cupy"):
+        import cupy  # optional: only reached when the caller already holds a CuPy array
+
+        return cupy
+    return np
+
+
+# One generator for the library, seeded by manual_seed; restorable through get/set_rng_state.
+_rng = np.random.default_rng(0)
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed chainrule's random number generator (used by randn, rand, init, shuffling)."""
+    global _rng
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+    _rng = np.random.default_rng(int(seed))
+    return _rng
+
+
+def rng() -> np.random.Generator:
+    """The library's current random generator."""
+    return _rng
+
+
+def get_rng_state() -> dict:
+    """A JSON-friendly snapshot of the generator, for checkpoints."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a snapshot taken by get_rng_state."""
+    _rng.bit_generator.state = state

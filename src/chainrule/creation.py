@@ -1,0 +1,178 @@
+"""Making tensors: from data, filled, random, ranges. PyTorch's names and dtype rules.
+
+Python floats become the default dtype (float32 unless set_default_dtype), Python ints int64,
+bools bool; a NumPy array keeps its dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule import backend
+from chainrule.tensor import Tensor
+
+
+def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"size must be a sequence of non-negative ints, got {size!r}")
+    return tuple(int(s) for s in size)
+
+
+def _dtype(dtype: Any, floating: bool = True) -> np.dtype:
+    if dtype is None:
+        return backend.get_default_dtype() if floating else backend.int64
+    return np.dtype(dtype)
+
+
+def as_array(data: Any, dtype: Any = None) -> Any:
+    """Convert data to an array with PyTorch's dtype inference."""
+    if isinstance(data, Tensor):
+        array = data._data
+        return array.copy() if dtype is None else array.astype(dtype)
+    if hasattr(data, "__cuda_array_interface__"):
+        return data if dtype is None else data.astype(dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data, dtype=dtype)  # a copy, as torch.tensor copies
+        return array
+    try:
+        array = np.array(data, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise TypeError(
+            f"tensor: cannot build a tensor from {type(data).__name__}: {error}"
+        ) from None
+    if array.dtype == object:
+        raise TypeError(f"tensor: could not infer a numeric dtype from {data!r}")
+    if dtype is None:
+        if array.dtype.kind == "f":
+            array = array.astype(backend.get_default_dtype())
+        elif array.dtype.kind in "iu":
+            array = array.astype(np.int64)
+    return array
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of data.
+
+    >>> import chainrule as cr
+    >>> cr.tensor([1.0, 2.0]).dtype
+    dtype('float32')
+    """
+    t = Tensor._make(as_array(data, dtype))
+    t.requires_grad = requires_grad
+    return t
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """Like tensor(), but shares memory with a NumPy array of the right dtype."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return Tensor._make(data)
+    return tensor(data, dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array (changes show in both)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
+    return Tensor._make(array)
+
+
+def _filled(fill: Any, size: tuple[Any, ...], dtype: Any, requires_grad: bool) -> Tensor:
+    shape = _size(size)
+    d = _dtype(dtype, floating=not isinstance(fill, (int, np.integer)) or isinstance(fill, float))
+    return tensor(np.full(shape, fill, dtype=d), requires_grad=requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return tensor(np.zeros(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return tensor(np.ones(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = (
+            backend.bool_ if isinstance(fill_value, bool)
+            else backend.int64 if isinstance(fill_value, (int, np.integer))
+            else backend.get_default_dtype()
+        )  # fmt: skip
+    shape = _size(size if isinstance(size, (tuple, list)) else (size,))
+    return tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return tensor(np.eye(n, m, dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from chainrule's generator (see manual_seed)."""
+    data = backend.rng().standard_normal(_size(size)).astype(_dtype(dtype))
+    return tensor(data, requires_grad=requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from chainrule's generator."""
+    data = backend.rng().random(_size(size)).astype(_dtype(dtype))
+    return tensor(data, requires_grad=requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    data = backend.rng().integers(low, high, _size(tuple(size)))
+    return tensor(data, dtype=dtype or backend.int64)
+
+
+def randperm(n: int, dtype: Any = None) -> Tensor:
+    return tensor(backend.rng().permutation(n), dtype=dtype or backend.int64)
+
+
+def arange(
+    start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    floating = any(isinstance(v, float) for v in (start, end, step))
+    d = _dtype(dtype, floating=floating)
+    return tensor(np.arange(start, end, step, dtype=d), requires_grad=requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
+    return tensor(np.linspace(start, end, steps, dtype=_dtype(dtype)))
+
+
+def _like(x: Tensor, fill: Any, dtype: Any, requires_grad: bool) -> Tensor:
+    d = x.dtype if dtype is None else np.dtype(dtype)
+    return tensor(np.full(x.shape, fill, dtype=d), requires_grad=requires_grad)
+
+
+def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(x, 0, dtype, requires_grad)
+
+
+def ones_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(x, 1, dtype, requires_grad)
+
+
+def full_like(x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(x, fill_value, dtype, requires_grad)
+
+
+def randn_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(*x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+def rand_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(*x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)

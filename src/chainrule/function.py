@@ -1,0 +1,279 @@
+"""The mechanism every differentiable operation goes through: `Function` and its graph node.
+
+A `Function` subclass declares `forward(ctx, *args)` and `backward(ctx, *grads)`; `apply` runs the
+forward and, when an input requires grad, records a `Node` (which is also the `ctx`) holding the
+edges to the inputs' nodes, their shapes, and the values saved for backward.
+
+Two kinds of Function share this mechanism:
+
+* User-defined ones (PyTorch-style, `_raw = False`): forward and backward see Tensors.
+* The library's primitives (`_raw = True`, see `chainrule.ops`): forward sees the raw arrays, and
+  backward sees raw arrays during a first-order backward (fast: pure array math, no graph) and
+  Tensors under `create_graph=True`, so the same formula is recorded and can be differentiated
+  again. Their formulas are written with operations that mean the same on both (`ops.dual`).
+
+Saved values are resolved once, at record time: a saved input or output is kept with the version
+of its tensor, so backward can refuse a value that an in-place operation changed since.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import numpy as np
+
+from chainrule import modes
+from chainrule.tensor import Tensor
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed): {name} needs saved values that the first backward freed. "
+    "Specify retain_graph=True when calling backward() or autograd.grad() the first time if you "
+    "need to backward through the graph again."
+)
+
+
+class Node:
+    """One recorded operation: the `ctx` its forward filled and the node backward visits.
+
+    Edges (`next_edges`) point at the inputs: `None` for an input that gets no gradient, else a
+    pair `(target, output_nr)` where `target` is the input's Node or, for a leaf, the leaf Tensor.
+    """
+
+    __slots__ = (
+        "__dict__",  # user Functions stash attributes on ctx (ctx.dim = dim), as in PyTorch
+        "__weakref__",
+        "_as_tensors",
+        "_freed",
+        "_saved",
+        "_to_save",
+        "fn",
+        "input_meta",
+        "materialize_grads",
+        "n_outputs",
+        "needs_input_grad",
+        "next_edges",
+        "non_differentiable",
+        "pre_hooks",
+        "trace",
+    )
+
+    def __init__(self, fn: type[Function]) -> None:
+        self.fn = fn
+        self.next_edges: tuple = ()
+        self.input_meta: tuple = ()
+        self.needs_input_grad: tuple[bool, ...] = ()
+        self._to_save: tuple = ()
+        self._saved: tuple | None = None
+        self._freed = False
+        self._as_tensors = False
+        self.n_outputs = 1
+        self.materialize_grads = True
+        self.non_differentiable: tuple = ()
+        self.pre_hooks: dict | None = None
+        self.trace: list[str] | None = None
+
+    # -- the ctx API, as in PyTorch -------------------------------------------------------------
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep inputs, outputs or constants for backward (checked against in-place changes)."""
+        self._to_save = values
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        """Declare outputs (e.g. indices) that never carry a gradient."""
+        self.non_differentiable = outputs
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward receives None (not zeros) for outputs that got no gradient."""
+        self.materialize_grads = bool(value)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The saved values: arrays in a first-order backward of a primitive, else Tensors."""
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
+        if self._saved is None:
+            return ()
+        out = []
+        for index, (array, source, counter, version) in enumerate(self._saved):
+            if counter is not None and counter[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: saved value {index} of {self.name()} (shape "
+                    f"{tuple(array.shape)}, {array.dtype}) is at version {counter[0]}; expected "
+                    f"version {version} instead. Use an out-of-place operation (x = x + 1, not "
+                    "x += 1) on values that backward still needs."
+                )
+            if not self._as_tensors:
+                out.append(array)
+            elif source is None:  # a constant: arrays become Tensors, Python numbers stay
+                out.append(Tensor._make(array) if hasattr(array, "shape") else array)
+            elif type(source) is int:  # an output of this node: re-attach it to this node
+                out.append(Tensor._make(array, True, self, source, counter))
+            else:
+                out.append(source)
+        return tuple(out)
+
+    saved_values = saved_tensors
+
+    # -- introspection (used by the engine, viz and explain) --------------------------------------
+    def name(self) -> str:
+        """PyTorch-style node name, e.g. 'MulBackward'."""
+        return f"{self.fn.__name__}Backward"
+
+    @property
+    def next_functions(self) -> tuple:
+        """((node_or_leaf, output_nr) | (None, 0), ...) per input, like PyTorch's grad_fn API."""
+        return tuple(edge if edge is not None else (None, 0) for edge in self.next_edges)
+
+    def register_prehook(self, output_nr: int, hook: Any) -> None:
+        """Run `hook(grad)` on the gradient of output `output_nr` before this node's backward."""
+        if self.pre_hooks is None:
+            self.pre_hooks = {}
+        self.pre_hooks.setdefault(output_nr, []).append(hook)
+
+    def release(self) -> None:
+        """Free saved values (after a backward without retain_graph)."""
+        if self._saved is not None:
+            self._saved = None
+            self._freed = True
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class Function:
+    """Base class of differentiable operations, used exactly as `torch.autograd.Function`.
+
+    >>> import chainrule as cr
+    >>> class Cube(cr.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x**3
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return g * 3 * x**2
+    >>> x = cr.tensor(2.0, requires_grad=True)
+    >>> Cube.apply(x).backward(); x.grad.item()
+    12.0
+    """
+
+    _raw = False  # primitives set True: forward on arrays, backward on arrays or Tensors
+    _view = False  # True when the output is a view of input 0 (shares its version counter)
+
+    @staticmethod
+    def forward(ctx: Node, *args: Any) -> Any:
+        raise NotImplementedError("Function subclasses must implement forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx: Node, *grads: Any) -> Any:
+        raise NotImplementedError("Function subclasses must implement backward(ctx, ...)")
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        """Run forward and, if any input requires grad, record the node for backward."""
+        ctx = Node(cls)
+        record = False
+        if modes.grad_enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    record = True
+                    break
+        if record:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        if cls._raw:
+            arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+            try:
+                out = cls.forward(ctx, *arrays)
+            except (ValueError, TypeError, IndexError) as error:
+                raise _explain(cls, args, error) from None
+        else:
+            previous = modes.grad_enabled
+            modes.grad_enabled = False
+            try:
+                out = cls.forward(ctx, *args)
+            finally:
+                modes.grad_enabled = previous
+        return _wrap_outputs(cls, ctx, args, out, record)
+
+
+def _explain(cls: type[Function], args: tuple, error: Exception) -> Exception:
+    """Re-raise an array library's error with the op's name and its inputs' shapes."""
+    check = getattr(cls, "check", None)
+    if check is not None:
+        message = check(*args)
+        if message:
+            return type(error)(message)
+    shapes = ", ".join(
+        str(tuple(a.shape)) if isinstance(a, Tensor) else repr(a) for a in args if a is not None
+    )
+    return type(error)(f"{cls.__name__.lower()}: {error} (inputs: {shapes})")
+
+
+def _wrap_outputs(cls: type[Function], ctx: Node, args: tuple, out: Any, record: bool) -> Any:
+    """Wrap forward's result as Tensors and, when recording, connect them to `ctx`."""
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    base = args[0] if cls._view else None  # a view shares its base's version counter
+    wrapped = []
+    for nr, value in enumerate(outs):
+        if isinstance(value, Tensor):
+            if any(value is a for a in args):  # forward returned an input: give it its own Tensor
+                value = Tensor._make(value._data)
+            array = value._data
+        else:
+            array = value
+            if isinstance(array, np.generic) or not hasattr(array, "shape"):
+                array = np.asarray(array)  # NumPy returns scalars for 0-d results; keep arrays
+        differentiable = record and not any(value is n for n in ctx.non_differentiable)
+        if differentiable and array.dtype.kind not in "fc":
+            differentiable = False
+        if base is None:
+            t = Tensor._make(array, differentiable, ctx if differentiable else None, nr)
+        else:
+            t = Tensor._make(array, differentiable, ctx if differentiable else None, nr, base._vc)
+            t._base = base._base if base._base is not None else base
+        wrapped.append(t)
+    if record:
+        ctx.n_outputs = len(outs)
+        ctx.next_edges = tuple(_edge(a) for a in args)
+        ctx.input_meta = tuple(
+            (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
+        )
+        if ctx._to_save:
+            ctx._saved = tuple(_resolve_saved(v, args, outs, wrapped) for v in ctx._to_save)
+            ctx._to_save = ()
+        if modes.anomaly_enabled:
+            ctx.trace = traceback.format_stack()[:-2]
+    else:
+        ctx._to_save = ()
+    return wrapped[0] if single else tuple(wrapped)
+
+
+def _edge(a: Any) -> tuple | None:
+    """The edge from a node to input `a`: its producer node, the leaf itself, or None."""
+    if not isinstance(a, Tensor) or not a._requires_grad:
+        return None
+    if a.grad_fn is not None:
+        return (a.grad_fn, a._output_nr)
+    return (a, 0)
+
+
+def _resolve_saved(value: Any, args: tuple, outs: tuple, wrapped: list) -> tuple:
+    """(array, source, version counter, version) for one saved value.
+
+    `source` is the input Tensor it came from, the output index (an int), or None for a
+    constant; matching is by identity, on the Tensor or on its array.
+    """
+    for a in args:
+        if isinstance(a, Tensor) and (value is a or value is a._data):
+            return (a._data, a, a._vc, a._vc[0])
+    for nr, o in enumerate(outs):
+        if value is o or (isinstance(o, Tensor) and value is o._data):
+            t = wrapped[nr]
+            return (t._data, nr, t._vc, t._vc[0])
+    if isinstance(value, Tensor):
+        return (value._data, None, None, 0)
+    return (value, None, None, 0)

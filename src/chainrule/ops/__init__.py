@@ -1,0 +1,466 @@
+"""The rule table's front door: functions that check arguments where the user made the mistake,
+then call the primitives (whose forward and backward sit side by side in the modules here) or
+compose them. Compositions carry no derivative code: autodiff differentiates them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule import backend
+from chainrule.ops.binary import Add, Div, Maximum, Minimum, Mul, Pow, Sub, Where
+from chainrule.ops.elementwise import (
+    Abs,
+    Cast,
+    Clamp,
+    Cos,
+    Exp,
+    Log,
+    Neg,
+    Primitive,
+    Relu,
+    Sigmoid,
+    Sin,
+    Sqrt,
+    Tanh,
+)
+from chainrule.ops.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
+from chainrule.ops.linalg import Linear, Matmul
+from chainrule.ops.reduction import Amax, Amin, LogSumExp, Sum, normalize_dims, reduced_shape
+from chainrule.ops.shape import Cat, Expand, Permute, Reshape
+from chainrule.ops.softmax import LogSoftmax, Softmax
+from chainrule.tensor import Tensor, _check_dim
+
+PRIMITIVES: tuple[type[Primitive], ...] = (
+    Neg, Exp, Log, Sqrt, Sin, Cos, Tanh, Sigmoid, Relu, Abs, Clamp, Cast,
+    Add, Sub, Mul, Div, Pow, Maximum, Minimum, Where,
+    Sum, Amax, Amin, LogSumExp,
+    Reshape, Permute, Expand, Cat,
+    Index, IndexAdd, IndexPut, Gather, ScatterAdd,
+    Matmul, Linear, Softmax, LogSoftmax,
+)  # fmt: skip
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _operand(x: Any) -> Any:
+    """Tensors and Python numbers pass through; array-likes become arrays (constants)."""
+    if isinstance(x, (Tensor, int, float, bool)):
+        return x
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x, dtype=backend.get_default_dtype() if _has_float(x) else None)
+    return x
+
+
+def _has_float(x: Any) -> bool:
+    return np.asarray(x).dtype.kind == "f"
+
+
+def as_tensor(x: Any) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    from chainrule.creation import tensor
+
+    return tensor(x)
+
+
+# -- elementwise ------------------------------------------------------------------------------
+def add(a: Any, b: Any, alpha: float = 1) -> Tensor:
+    b = _operand(b)
+    return Add.apply(_operand(a), b if alpha == 1 else b * alpha)
+
+
+def sub(a: Any, b: Any, alpha: float = 1) -> Tensor:
+    b = _operand(b)
+    return Sub.apply(_operand(a), b if alpha == 1 else b * alpha)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    return Mul.apply(_operand(a), _operand(b))
+
+
+def div(a: Any, b: Any) -> Tensor:
+    a, b = _operand(a), _operand(b)
+    if _is_integral(a) and _is_integral(b):  # true division of integers gives the default float
+        a = to(as_tensor(a), backend.get_default_dtype())
+    return Div.apply(a, b)
+
+
+def _is_integral(x: Any) -> bool:
+    if isinstance(x, bool):
+        return True
+    if isinstance(x, int):
+        return True
+    dtype = getattr(x, "dtype", None)
+    return dtype is not None and np.dtype(dtype).kind in "iub"
+
+
+def pow(a: Any, b: Any) -> Tensor:
+    return Pow.apply(_operand(a), _operand(b))
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
+
+
+def exp(x: Tensor) -> Tensor:
+    """e^x elementwise."""
+    return Exp.apply(as_tensor(x))
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm elementwise."""
+    return Log.apply(as_tensor(x))
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(as_tensor(x))
+
+
+def sin(x: Tensor) -> Tensor:
+    return Sin.apply(as_tensor(x))
+
+
+def cos(x: Tensor) -> Tensor:
+    return Cos.apply(as_tensor(x))
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh.apply(as_tensor(x))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + e^-x), stable for any magnitude."""
+    return Sigmoid.apply(as_tensor(x))
+
+
+def relu(x: Tensor) -> Tensor:
+    return Relu.apply(as_tensor(x))
+
+
+def abs(x: Tensor) -> Tensor:
+    return Abs.apply(as_tensor(x))
+
+
+def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(as_tensor(x), min, max)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    return Maximum.apply(_operand(a), _operand(b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    return Minimum.apply(_operand(a), _operand(b))
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise choice: a where condition holds, else b."""
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    return Where.apply(cond, _operand(a), _operand(b))
+
+
+def to(x: Tensor, dtype: Any) -> Tensor:
+    dtype = np.dtype(dtype)
+    return x if x.dtype == dtype else Cast.apply(x, dtype)
+
+
+# -- reductions -------------------------------------------------------------------------------
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        x = to(x, dtype)
+    return Sum.apply(x, normalize_dims(dim, x.ndim, "sum"), keepdim)
+
+
+def _count(x: Tensor, dims: tuple[int, ...] | None) -> int:
+    if dims is None or x.ndim == 0:
+        return x.numel()
+    return math.prod(x.shape[d] for d in dims)
+
+
+def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    dims = normalize_dims(dim, x.ndim, "mean")
+    if x.dtype.kind not in "fc":
+        x = to(x, backend.get_default_dtype())
+    return Sum.apply(x, dims, keepdim) / _count(x, dims)
+
+
+def var(
+    x: Tensor,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: int | None = None,
+) -> Tensor:
+    """Variance with Bessel's correction by default (correction=1), as torch.var."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    dims = normalize_dims(dim, x.ndim, "var")
+    centered = x - Sum.apply(x, dims, True) / _count(x, dims)
+    n = _count(x, dims)
+    return Sum.apply(centered * centered, dims, keepdim) / (n - correction)
+
+
+def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
+        *, correction: int | None = None) -> Tensor:  # fmt: skip
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+
+
+def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return Amax.apply(x, normalize_dims(dim, x.ndim, "amax"), keepdim)
+
+
+def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return Amin.apply(x, normalize_dims(dim, x.ndim, "amin"), keepdim)
+
+
+def _extreme(x: Tensor, dim: Any, keepdim: bool, op: str) -> Any:
+    if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
+        return maximum(x, dim) if op == "max" else minimum(x, dim)
+    if dim is None:
+        return amax(x) if op == "max" else amin(x)
+    axis = _check_dim(dim, x.ndim, op)
+    if x.ndim == 0:
+        return values_indices(x, Tensor._make(np.asarray(0)))
+    if x.shape[axis] == 0:
+        raise IndexError(f"{op}: cannot reduce over dim {dim} of size 0")
+    arg = np.argmax if op == "max" else np.argmin
+    data = x._data
+    index = np.expand_dims(arg(data, axis=axis), axis)
+    values = Gather.apply(x, axis, index)
+    if not keepdim:
+        values = values.reshape(reduced_shape(x.shape, (axis,)))
+        index = index.reshape(values.shape)
+    return values_indices(values, Tensor._make(index))
+
+
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """max over all elements, or (values, indices) along dim, or the elementwise maximum."""
+    return _extreme(x, dim, keepdim, "max")
+
+
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    return _extreme(x, dim, keepdim, "min")
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _argextreme(x, dim, keepdim, np.argmax, "argmax")
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _argextreme(x, dim, keepdim, np.argmin, "argmin")
+
+
+def _argextreme(x: Tensor, dim: Any, keepdim: bool, fn: Any, op: str) -> Tensor:
+    if dim is None:
+        return Tensor._make(np.asarray(fn(x._data)))
+    axis = _check_dim(dim, x.ndim, op)
+    if x.ndim == 0:
+        return Tensor._make(np.asarray(0))
+    return Tensor._make(np.asarray(fn(x._data, axis=axis, keepdims=keepdim)))
+
+
+def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) along dim, without overflow."""
+    return LogSumExp.apply(x, normalize_dims(dim, x.ndim, "logsumexp"), keepdim)
+
+
+def softmax(x: Tensor, dim: int = -1, beta: float = 1.0) -> Tensor:
+    """exp(beta x_j) / sum_i exp(beta x_i) along dim (seed 001 §1.2's temperature beta)."""
+    return Softmax.apply(x, _check_dim(dim, x.ndim, "softmax"), beta)
+
+
+def log_softmax(x: Tensor, dim: int = -1, beta: float = 1.0) -> Tensor:
+    """beta x - logsumexp(beta x) along dim, computed stably."""
+    return LogSoftmax.apply(x, _check_dim(dim, x.ndim, "log_softmax"), beta)
+
+
+# -- shapes -----------------------------------------------------------------------------------
+def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def reshape(x: Tensor, *shape: Any) -> Tensor:
+    shape = _shape_arg(shape)
+    if shape == x.shape:
+        return x
+    return Reshape.apply(x, shape)
+
+
+def permute(x: Tensor, *dims: Any) -> Tensor:
+    dims = _shape_arg(dims)
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor of {x.ndim} dims")
+    axes = tuple(_check_dim(d, x.ndim, "permute") for d in dims)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} is not a permutation of 0..{x.ndim - 1}")
+    return Permute.apply(x, axes)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    if x.ndim == 0:
+        return x
+    a, b = _check_dim(dim0, x.ndim, "transpose"), _check_dim(dim1, x.ndim, "transpose")
+    if a == b:
+        return x
+    axes = list(range(x.ndim))
+    axes[a], axes[b] = b, a
+    return Permute.apply(x, tuple(axes))
+
+
+def expand(x: Tensor, *shape: Any) -> Tensor:
+    shape = _shape_arg(shape)
+    lead = len(shape) - x.ndim
+    if lead < 0:
+        raise ValueError(
+            f"expand: the number of sizes ({len(shape)}) must be at least the tensor's "
+            f"dimensions ({x.ndim}), got shape {shape} for a tensor of shape {tuple(x.shape)}"
+        )
+    full = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+    return x if full == x.shape else Expand.apply(x, full)
+
+
+def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+    if dim is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    dims = normalize_dims(dim, x.ndim, "squeeze") or ()
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    axis = _check_dim(dim, x.ndim + 1, "unsqueeze")
+    return reshape(x, (*x.shape[:axis], 1, *x.shape[axis:]))
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s = _check_dim(start_dim, x.ndim, "flatten")
+    e = _check_dim(end_dim, x.ndim, "flatten")
+    return reshape(x, (*x.shape[:s], math.prod(x.shape[s : e + 1]), *x.shape[e + 1 :]))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    ndim = tensors[0].ndim
+    if ndim == 0:
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack")
+    for i, t in enumerate(tensors):
+        if t.ndim != ndim:
+            raise ValueError(
+                f"cat: tensor {i} has {t.ndim} dims but tensor 0 has {ndim} (shapes "
+                f"{tuple(t.shape)} and {tuple(tensors[0].shape)})"
+            )
+    return Cat.apply(_check_dim(dim, ndim, "cat"), *tensors)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along a new dim."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    shape = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != shape:
+            raise ValueError(
+                f"stack: all tensors must have the same shape, tensor 0 has {tuple(shape)} and "
+                f"tensor {i} has {tuple(t.shape)}"
+            )
+    axis = _check_dim(dim, len(shape) + 1, "stack")
+    return Cat.apply(axis, *[unsqueeze(t, axis) for t in tensors])
+
+
+def split(x: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    axis = _check_dim(dim, x.ndim, "split")
+    n = x.shape[axis]
+    sizes = [split_size] * (-(-n // split_size)) if isinstance(split_size, int) else split_size
+    if isinstance(split_size, int):
+        sizes[-1] = n - split_size * (len(sizes) - 1)
+    if builtins.sum(sizes) != n:
+        raise ValueError(f"split: sizes {list(sizes)} do not add up to {n} along dim {dim}")
+    out, start = [], 0
+    lead = (slice(None),) * axis
+    for size in sizes:
+        out.append(index(x, (*lead, slice(start, start + size))))
+        start += size
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    axis = _check_dim(dim, x.ndim, "chunk")
+    return split(x, -(-x.shape[axis] // chunks), dim)
+
+
+# -- indexing ---------------------------------------------------------------------------------
+def _key(key: Any) -> Any:
+    """Replace Tensors inside an index key by their arrays."""
+    if isinstance(key, Tensor):
+        return key._data
+    if isinstance(key, tuple):
+        return tuple(k._data if isinstance(k, Tensor) else k for k in key)
+    if isinstance(key, list):
+        return np.asarray(key)
+    return key
+
+
+def index(x: Tensor, key: Any) -> Tensor:
+    key = _key(key)
+    y = Index.apply(x, key)
+    if is_basic(key):  # basic indexing gives a view: share the version counter
+        y._vc = x._vc
+        y._base = x._base if x._base is not None else x
+    return y
+
+
+def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
+    """Out-of-place x[key] = value."""
+    return IndexPut.apply(x, _key(key), _operand(value))
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j] = x[index[i][j]][j] for dim 0 (torch.gather)."""
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise ValueError(
+            f"gather: index has {idx.ndim} dims but input has {x.ndim} (shapes "
+            f"{tuple(idx.shape)} and {tuple(x.shape)})"
+        )
+    return Gather.apply(x, _check_dim(dim, x.ndim, "gather"), idx)
+
+
+def scatter_add(g: Tensor, dim: int, index: Any, shape: tuple[int, ...]) -> Tensor:
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    return ScatterAdd.apply(g, _check_dim(dim, g.ndim, "scatter_add"), idx, tuple(shape))
+
+
+def index_add(g: Tensor, key: Any, shape: tuple[int, ...]) -> Tensor:
+    return IndexAdd.apply(g, _key(key), tuple(shape))
+
+
+# -- products ---------------------------------------------------------------------------------
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with NumPy/PyTorch semantics (batched, broadcasting, 1-D promotion)."""
+    return Matmul.apply(as_tensor(a), as_tensor(b))
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b, one fused primitive."""
+    return Linear.apply(x, weight, bias)

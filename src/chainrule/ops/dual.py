@@ -1,0 +1,145 @@
+"""Math for backward formulas that works on raw arrays and on Tensors alike.
+
+A primitive's backward runs on arrays during a first-order backward (no graph, no overhead) and on
+Tensors under `create_graph=True` (recorded, so it can be differentiated again). Python operators,
+`.reshape`, `.mT` and indexing already mean the same on both; the few operations whose spelling
+differs between NumPy and Tensor live here, each dispatching on the type of its first argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.backend import namespace
+from chainrule.tensor import Tensor
+
+
+def _is_tensor(a: Any) -> bool:
+    return isinstance(a, Tensor)
+
+
+def sum(a: Any, axis: tuple[int, ...] | None, keepdims: bool = False) -> Any:
+
+    if _is_tensor(a):
+        return reduction.Sum.apply(a, axis, keepdims)
+    return a.sum(axis=axis, keepdims=keepdims)
+
+
+def expand(a: Any, shape: tuple[int, ...]) -> Any:
+    """Broadcast `a` to `shape` (a read-only view for arrays)."""
+
+    if _is_tensor(a):
+        return shape_ops.Expand.apply(a, shape)
+    return namespace(a).broadcast_to(a, shape)
+
+
+def sum_to(a: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a broadcast gradient back to `shape`: the one place broadcasting is undone."""
+    if a.shape == shape:
+        return a
+    lead = len(a.shape) - len(shape)
+    if lead < 0:
+        return a
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and a.shape[i + lead] != 1
+    )
+    if axes:
+        a = sum(a, axes, keepdims=True)
+    return a.reshape(shape) if lead or a.shape != shape else a
+
+
+def exp(a: Any) -> Any:
+
+    return elementwise.Exp.apply(a) if _is_tensor(a) else namespace(a).exp(a)
+
+
+def log(a: Any) -> Any:
+
+    if _is_tensor(a):
+        return elementwise.Log.apply(a)
+    xp = namespace(a)
+    with _quiet(xp):
+        return xp.log(a)
+
+
+def sin(a: Any) -> Any:
+
+    return elementwise.Sin.apply(a) if _is_tensor(a) else namespace(a).sin(a)
+
+
+def cos(a: Any) -> Any:
+
+    return elementwise.Cos.apply(a) if _is_tensor(a) else namespace(a).cos(a)
+
+
+def sign(a: Any) -> Any:
+    """sign(a) as a constant: its derivative is zero wherever it exists."""
+    if _is_tensor(a):
+        return Tensor._make(namespace(a._data).sign(a._data))
+    return namespace(a).sign(a)
+
+
+def where(condition: Any, a: Any, b: Any) -> Any:
+
+    if _is_tensor(a) or _is_tensor(b):
+        return binary.Where.apply(condition, a, b)
+    cond = condition._data if _is_tensor(condition) else condition
+    return namespace(cond).where(cond, a, b)
+
+
+def permute(a: Any, axes: tuple[int, ...]) -> Any:
+
+    return shape_ops.Permute.apply(a, axes) if _is_tensor(a) else a.transpose(axes)
+
+
+def index_add(g: Any, key: Any, shape: tuple[int, ...]) -> Any:
+    """zeros(shape) with `g` added at `key` (repeated indices accumulate)."""
+
+    if _is_tensor(g):
+        return indexing.IndexAdd.apply(g, key, shape)
+    return indexing.index_add_array(g, key, shape)
+
+
+def gather(a: Any, dim: int, index: Any) -> Any:
+
+    if _is_tensor(a):
+        return indexing.Gather.apply(a, dim, index)
+    return namespace(a).take_along_axis(a, index, axis=dim)
+
+
+def scatter_add(g: Any, dim: int, index: Any, shape: tuple[int, ...]) -> Any:
+    """zeros(shape) with `g` added along `dim` at `index` (inverse of gather)."""
+
+    if _is_tensor(g):
+        return indexing.ScatterAdd.apply(g, dim, index, shape)
+    return indexing.scatter_add_array(g, dim, index, shape)
+
+
+def cast(a: Any, dtype: Any) -> Any:
+
+    if _is_tensor(a):
+        return elementwise.Cast.apply(a, dtype)
+    return a.astype(dtype, copy=False)
+
+
+class _quiet:
+    """Silence NumPy's divide/invalid warnings where inf or nan is the intended result."""
+
+    def __init__(self, xp: Any) -> None:
+        self._state = (
+            xp.errstate(divide="ignore", invalid="ignore") if hasattr(xp, "errstate") else None
+        )
+
+    def __enter__(self) -> None:
+        if self._state is not None:
+            self._state.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._state is not None:
+            self._state.__exit__(*exc)
+
+
+# The primitives import this module, so their modules are imported last (cycle-safe: they are
+# only looked up when a function above runs).
+from chainrule.ops import binary, elementwise, indexing, reduction  # noqa: E402
+from chainrule.ops import shape as shape_ops  # noqa: E402

@@ -1,0 +1,136 @@
+"""Indexing primitives and their adjoints: x[key] <-> index_add, gather <-> scatter_add.
+
+Each pair is the other's derivative, so indexing is differentiable to any order. Keys arrive with
+Tensors already replaced by arrays (see `tensor_methods`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.backend import namespace
+from chainrule.ops import dual
+from chainrule.ops.elementwise import Primitive
+
+
+def is_basic(key: Any) -> bool:
+    """True for keys of ints, slices, None and Ellipsis only: each element is hit at most once."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
+
+
+def index_add_array(g: Any, key: Any, shape: tuple[int, ...]) -> Any:
+    """zeros(shape) with g added at key; repeated advanced indices accumulate."""
+    xp = namespace(g)
+    out = xp.zeros(shape, dtype=g.dtype)
+    if is_basic(key):
+        out[key] = g
+    else:
+        xp.add.at(out, key, g)
+    return out
+
+
+def _along(index: Any, dim: int) -> tuple[Any, ...]:
+    """Full coordinates for `index` used along `dim` (the others are the index's own positions)."""
+    xp = namespace(index)
+    grids = list(xp.indices(index.shape, sparse=True))
+    grids[dim] = index
+    return tuple(grids)
+
+
+def scatter_add_array(g: Any, dim: int, index: Any, shape: tuple[int, ...]) -> Any:
+    """zeros(shape) with g[i] added at position index[i] along dim."""
+    xp = namespace(g)
+    out = xp.zeros(shape, dtype=g.dtype)
+    xp.add.at(out, _along(index, dim), g)
+    return out
+
+
+class Index(Primitive):
+    """y = x[key];  dL/dx = zeros like x with g added at key"""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, key: Any) -> Any:
+        ctx.key = key
+        ctx.shape = x.shape
+        return x[key]
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return dual.index_add(g, ctx.key, ctx.shape), None
+
+    @staticmethod
+    def check(x: Any, key: Any) -> str:
+        return f"index: key {key!r} is invalid for a tensor of shape {tuple(x.shape)}"
+
+
+class IndexAdd(Primitive):
+    """y = zeros(shape) with g added at key;  dL/dg = (upstream)[key]"""
+
+    @staticmethod
+    def forward(ctx: Any, g: Any, key: Any, shape: tuple[int, ...]) -> Any:
+        ctx.key = key
+        return index_add_array(g, key, shape)
+
+    @staticmethod
+    def backward(ctx: Any, h: Any) -> Any:
+        return h[ctx.key], None, None
+
+
+class IndexPut(Primitive):
+    """y = x with y[key] = v;  dL/dx = g with g[key] = 0, dL/dv = g[key] (summed to v's shape)"""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, key: Any, v: Any) -> Any:
+        ctx.key = key
+        ctx.shape = x.shape
+        ctx.v_shape = getattr(v, "shape", ())
+        y = x.copy()
+        y[key] = v
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        need_x, _, need_v = ctx.needs_input_grad
+        gx = gv = None
+        if need_x:
+            xp = namespace(g._data if hasattr(g, "_data") else g)
+            mask = xp.ones(ctx.shape, dtype=bool)
+            mask[ctx.key] = False
+            gx = g * mask
+        if need_v:
+            gv = dual.sum_to(g[ctx.key], ctx.v_shape)
+        return gx, None, gv
+
+
+class Gather(Primitive):
+    """y[i] = x[index[i]] along dim;  dL/dx = zeros like x with g scatter-added at index"""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, dim: int, index: Any) -> Any:
+        ctx.dim, ctx.index, ctx.shape = dim, index, x.shape
+        return namespace(x).take_along_axis(x, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return dual.scatter_add(g, ctx.dim, ctx.index, ctx.shape), None, None
+
+    @staticmethod
+    def check(x: Any, dim: int, index: Any) -> str:
+        return (
+            f"gather: index of shape {tuple(index.shape)} does not fit input of shape "
+            f"{tuple(x.shape)} along dim {dim} (same number of dims; values in range)"
+        )
+
+
+class ScatterAdd(Primitive):
+    """y = zeros(shape) with g[i] added at index[i] along dim;  dL/dg = gather(upstream, index)"""
+
+    @staticmethod
+    def forward(ctx: Any, g: Any, dim: int, index: Any, shape: tuple[int, ...]) -> Any:
+        ctx.dim, ctx.index = dim, index
+        return scatter_add_array(g, dim, index, shape)
+
+    @staticmethod
+    def backward(ctx: Any, h: Any) -> Any:
+        return dual.gather(h, ctx.dim, ctx.index), None, None, None

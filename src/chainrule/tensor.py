@@ -1,0 +1,334 @@
+"""Tensor: an array and its place in the computational graph.
+
+The array lives in `_data` (NumPy by default). A tensor that requires grad is either a leaf (made
+by the user; gradients accumulate into `.grad`) or the output of a recorded operation (`grad_fn`
+is that operation's node). Every operator delegates to the rule table in `chainrule.ops`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from chainrule import backend, modes
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_base",
+        "_data",
+        "_grad",
+        "_hooks",
+        "_output_nr",
+        "_requires_grad",
+        "_retains_grad",
+        "_vc",
+        "grad_fn",
+        "name",
+    )
+    # NumPy must hand mixed expressions (ndarray * Tensor) to Tensor's reflected operators.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        from chainrule.creation import as_array
+
+        _init(self, as_array(data, dtype))
+        self.requires_grad = requires_grad
+
+    @staticmethod
+    def _make(
+        data: Any,
+        requires_grad: bool = False,
+        grad_fn: Any = None,
+        output_nr: int = 0,
+        version_counter: list | None = None,
+    ) -> Tensor:
+        """Wrap an array without copying or checking (the engine's fast path)."""
+        t = object.__new__(Tensor)
+        _init(t, data, requires_grad, grad_fn, output_nr, version_counter)
+        return t
+
+    # -- properties --------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu" if backend.namespace(self._data) is np else "cuda"
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the size of one dimension."""
+        if dim is None:
+            return self._data.shape
+        return self._data.shape[_check_dim(dim, self.ndim, "size")]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded operation."""
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None and not value:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables; use .detach() to get "
+                "a tensor that does not require grad"
+            )
+        if value and self._data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, got {self.dtype}"
+            )
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set requires_grad in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient of a leaf (or of a tensor that called retain_grad())."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value)}")
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"assigned grad has shape {tuple(value.shape)} but the tensor has shape "
+                    f"{tuple(self.shape)}"
+                )
+        self._grad = value
+
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing this one's values but outside the graph (PyTorch's `.data`)."""
+        return Tensor._make(self._data, False, None, 0, self._vc)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen."""
+        return self._vc[0]
+
+    # -- leaving the graph -------------------------------------------------------------------
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph (shares memory and version counter)."""
+        return Tensor._make(self._data, False, None, 0, self._vc)
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place."""
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (shares memory)."""
+        if self._requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        data = self._data
+        return data if backend.namespace(data) is np else data.get()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        data = self._data if backend.namespace(self._data) is np else self._data.get()
+        return data if dtype is None else data.astype(dtype)
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"item(): a Tensor with {self._data.size} elements cannot be converted to a "
+                "Python scalar"
+            )
+        return self._data.item()
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iu":
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self._data.size} elements is ambiguous"
+            )
+        return bool(self._data.item())
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            np.asarray(self.__array__()), separator=", ", prefix="tensor(", precision=4
+        )
+        extras = []
+        if self._data.dtype not in (backend.get_default_dtype(), np.int64, np.bool_):
+            extras.append(f"dtype={self._data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    # -- autograd ----------------------------------------------------------------------------
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` by reverse-mode autodiff.
+
+        `gradient` is required for a non-scalar tensor: it is the vector in the vector-Jacobian
+        product (dL/dself). `retain_graph` keeps saved values for another backward;
+        `create_graph` records backward itself, for higher-order derivatives.
+        """
+        from chainrule.autograd.engine import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+        """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor replaces
+        the gradient. Returns a handle whose remove() unregisters the hook."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            self.grad_fn.register_prehook(self._output_nr, hook)
+            hooks = self.grad_fn.pre_hooks[self._output_nr]
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            hooks = self._hooks
+        return _HookHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep the gradient of this non-leaf tensor in `.grad` after backward."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+        ref = weakref.ref(self)
+
+        def store(grad: Tensor) -> None:
+            t = ref()
+            if t is not None:
+                detached = grad.detach()
+                t._grad = detached if t._grad is None else Tensor._make(t._grad._data + grad._data)
+
+        self.grad_fn.register_prehook(self._output_nr, store)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+
+class _HookHandle:
+    """Returned by register_hook; remove() takes the hook out again."""
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _init(
+    t: Tensor,
+    data: Any,
+    requires_grad: bool = False,
+    grad_fn: Any = None,
+    output_nr: int = 0,
+    version_counter: list | None = None,
+) -> None:
+    t._data = data
+    t._requires_grad = requires_grad
+    t.grad_fn = grad_fn
+    t._output_nr = output_nr
+    t._vc = [0] if version_counter is None else version_counter
+    t._grad = None
+    t._hooks = None
+    t._retains_grad = False
+    t._base = None
+    t.name = None
+
+
+def _check_dim(dim: int, ndim: int, op: str) -> int:
+    """Normalise a possibly negative dim, raising IndexError that names the op."""
+    low, high = (-ndim, ndim - 1) if ndim > 0 else (-1, 0)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if dim < low or dim > high:
+        raise IndexError(
+            f"{op}: dim {dim} is out of range for a tensor of {ndim} dimension(s) "
+            f"(expected to be in range of [{low}, {high}])"
+        )
+    return dim % ndim if ndim > 0 else 0
+
+
+def grad_mode_records(*tensors: Any) -> bool:
+    """True when an operation on `tensors` would be recorded."""
+    return modes.grad_enabled and any(isinstance(t, Tensor) and t._requires_grad for t in tensors)
