@@ -17,7 +17,7 @@ from __future__ import annotations
 # methods that call it, then the engine.
 from chainrule.tensor import Tensor  # isort: skip
 from chainrule import tensor_methods  # isort: skip
-from chainrule import autograd
+from chainrule import autograd, data, nn, optim
 from chainrule.backend import (
     bool_,
     double,
@@ -37,7 +37,6 @@ from chainrule.backend import (
     set_rng_state,
     uint8,
 )
-from chainrule.backend import float as float
 from chainrule.creation import (
     arange,
     as_tensor,
@@ -60,6 +59,7 @@ from chainrule.creation import (
     zeros_like,
 )
 from chainrule.function import Function
+from chainrule.io import load, save
 from chainrule.modes import (
     detect_anomaly,
     enable_grad,
@@ -115,7 +115,6 @@ from chainrule.ops import (
 )
 from chainrule.ops import add as add
 
-bool = bool_
 clip = clamp
 
 __version__ = "0.1.0"
@@ -132,3 +131,9 @@ def numel(t: Tensor) -> int:
 
 def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
     return a.allclose(b, rtol, atol)
+
+
+# torch.float, torch.int and torch.bool: these names shadow builtins only in this namespace.
+float = float32
+int = int32
+bool = bool_

@@ -22,8 +22,7 @@ int32 = np.dtype("int32")
 int64 = np.dtype("int64")
 uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
-half, float, double = float16, float32, float64
-long, int = int64, int32
+half, double, long = float16, float64, int64  # torch's aliases (float/int/bool: see __init__)
 
 _default_dtype: np.dtype = float32
 

@@ -32,6 +32,7 @@ from chainrule.ops.elementwise import (
 )
 from chainrule.ops.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
 from chainrule.ops.linalg import Linear, Matmul
+from chainrule.ops.loss import BinaryCrossEntropyWithLogits, CrossEntropy
 from chainrule.ops.reduction import Amax, Amin, LogSumExp, Sum, normalize_dims, reduced_shape
 from chainrule.ops.shape import Cat, Expand, Permute, Reshape
 from chainrule.ops.softmax import LogSoftmax, Softmax
@@ -44,6 +45,7 @@ PRIMITIVES: tuple[type[Primitive], ...] = (
     Reshape, Permute, Expand, Cat,
     Index, IndexAdd, IndexPut, Gather, ScatterAdd,
     Matmul, Linear, Softmax, LogSoftmax,
+    CrossEntropy, BinaryCrossEntropyWithLogits,
 )  # fmt: skip
 
 values_indices = namedtuple("values_indices", ["values", "indices"])

@@ -72,6 +72,25 @@ def cos(a: Any) -> Any:
     return elementwise.Cos.apply(a) if _is_tensor(a) else namespace(a).cos(a)
 
 
+def sigmoid(a: Any) -> Any:
+    if _is_tensor(a):
+        return elementwise.Sigmoid.apply(a)
+    return elementwise.Sigmoid.forward(_NoSave(), a)
+
+
+def log_softmax(a: Any, dim: int) -> Any:
+    if _is_tensor(a):
+        return softmax.LogSoftmax.apply(a, dim, 1.0)
+    return softmax.LogSoftmax.forward(_NoSave(), a, dim, 1.0)
+
+
+class _NoSave:
+    """A stand-in ctx for calling a primitive's forward as plain array math."""
+
+    def save_for_backward(self, *values: Any) -> None:
+        pass
+
+
 def sign(a: Any) -> Any:
     """sign(a) as a constant: its derivative is zero wherever it exists."""
     if _is_tensor(a):
@@ -141,5 +160,11 @@ class _quiet:
 
 # The primitives import this module, so their modules are imported last (cycle-safe: they are
 # only looked up when a function above runs).
-from chainrule.ops import binary, elementwise, indexing, reduction  # noqa: E402
+from chainrule.ops import (  # noqa: E402
+    binary,
+    elementwise,
+    indexing,
+    reduction,
+    softmax,
+)
 from chainrule.ops import shape as shape_ops  # noqa: E402

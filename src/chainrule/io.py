@@ -1,0 +1,388 @@
+"""Safetensors files, read and written without the safetensors package, and nested checkpoints.
+
+Layout: an 8-byte little-endian header length N, N bytes of UTF-8 JSON mapping each tensor
+name to its dtype, shape and ``data_offsets`` (plus an optional ``__metadata__`` object of
+strings), then the tensors' little-endian bytes. Files are only ever parsed, never executed:
+pickle-based formats (``torch.save``) are refused outright.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple
+
+import numpy as np
+
+PathLike = str | os.PathLike[str]
+
+# The reference implementation refuses larger headers too; it bounds what a hostile file costs.
+_MAX_HEADER = 100_000_000
+# Reserved __metadata__ key holding the JSON structure of a nested state (see flatten_state).
+_STATE_KEY = "chainrule.state"
+_STATE_VERSION = 1
+# Opening bytes of the pickle-based formats that are refused, and what to call them.
+_PICKLE_MAGIC = {
+    b"\x80": "a pickle file (protocol 2 or later, also what legacy torch.save writes)",
+    b"PK": "a zip archive (what torch.save writes; it holds a pickle)",
+}
+
+# Stored element type of each safetensors dtype. BF16 is kept as raw bits (numpy has no
+# bfloat16) and widened to float32 on load.
+# fmt: off
+_DTYPES: dict[str, np.dtype] = {name: np.dtype(code) for name, code in {
+    "F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2",
+    "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
+    "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?",
+}.items()}
+# fmt: on
+# Native numpy dtype -> safetensors name, for writing (BF16 never comes from numpy).
+_NAMES: dict[np.dtype, str] = {
+    dtype.newbyteorder("="): name for name, dtype in _DTYPES.items() if name != "BF16"
+}
+
+
+class _Entry(NamedTuple):
+    """One tensor as described by a validated header."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int
+    end: int
+
+
+def _as_array(value: Any, name: str) -> np.ndarray:
+    """Convert a numpy array or anything with ``.numpy()`` (torch, chainrule) to an array."""
+    if not isinstance(value, np.ndarray | np.generic) and callable(getattr(value, "numpy", None)):
+        # Tensor.numpy() refuses tensors that require grad (as torch's does); saving is not a
+        # differentiable use, so detach first where the object can.
+        detach = getattr(value, "detach", None)
+        value = (detach() if callable(detach) else value).numpy()
+    array = np.asarray(value)
+    if array.dtype.newbyteorder("=") not in _NAMES:
+        raise TypeError(f"tensor {name!r}: safetensors cannot store dtype {array.dtype}")
+    return array
+
+
+def _write_atomic(path: Path, chunks: Iterator[bytes]) -> None:
+    """Write ``chunks`` to a sibling temporary file, fsync it, then rename it over ``path``."""
+    # Same directory, because os.replace is only atomic within one filesystem.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    # os.open with 0o666 honours the umask, unlike tempfile's private 0o600 files.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    # Persist the rename itself; directories cannot be opened this way on Windows.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def save_file(
+    tensors: Mapping[str, Any], path: PathLike, metadata: Mapping[str, str] | None = None
+) -> None:
+    """Write ``tensors`` (arrays or objects with ``.numpy()``) to a safetensors file atomically."""
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    for name, value in tensors.items():
+        if not isinstance(name, str):
+            raise TypeError(f"tensor names must be str, got {name!r}")
+        if name == "__metadata__":
+            raise ValueError("'__metadata__' is reserved and cannot name a tensor")
+        arrays[name] = _as_array(value, name)
+    header: dict[str, Any] = {}
+    if metadata:
+        # Safetensors metadata is a flat str -> str map; catch anything else before writing.
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError(f"metadata must map str to str, got {key!r}: {value!r}")
+        header["__metadata__"] = dict(metadata)
+    # Lay the data out largest element first: the buffer starts 8-byte aligned, so every
+    # tensor then starts at a multiple of its item size and readers never copy to realign.
+    layout = sorted(arrays, key=lambda name: -arrays[name].dtype.itemsize)
+    offsets, position = {}, 0
+    for name in layout:
+        offsets[name] = [position, position + arrays[name].nbytes]
+        position += arrays[name].nbytes
+    # Header entries keep the caller's order, so loading gives the tensors back in it.
+    for name, array in arrays.items():
+        dtype = _NAMES[array.dtype.newbyteorder("=")]
+        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": offsets[name]}
+    encoded = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    encoded += b" " * (-len(encoded) % 8)
+
+    def chunks() -> Iterator[bytes]:
+        yield len(encoded).to_bytes(8, "little")
+        yield encoded
+        for name in layout:
+            little = arrays[name].dtype.newbyteorder("<")
+            yield np.ascontiguousarray(arrays[name], dtype=little).tobytes()
+
+    _write_atomic(path, chunks())
+
+
+def _is_count(value: object) -> bool:
+    """Whether ``value`` is a JSON non-negative integer (and not a bool, which is an int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON object hook refusing duplicate keys, which would let one name hide another."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r} in header")
+        result[key] = value
+    return result
+
+
+def _parse_entry(
+    name: str, info: Any, buffer_size: int, fail: Callable[[str], ValueError]
+) -> _Entry:
+    """Validate one header entry against its dtype and the buffer size."""
+    where = f"tensor {name!r}"
+    if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+        raise fail(f"{where}: entry must have exactly 'dtype', 'shape' and 'data_offsets'")
+    dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in _DTYPES:
+        raise fail(f"{where}: unknown dtype {dtype!r}; known: {', '.join(_DTYPES)}")
+    if not isinstance(shape, list) or not all(_is_count(n) for n in shape):
+        raise fail(f"{where}: shape must be a list of non-negative integers, got {shape!r}")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))):
+        raise fail(f"{where}: data_offsets must be two non-negative integers, got {offsets!r}")
+    begin, end = offsets
+    needed = math.prod(shape) * _DTYPES[dtype].itemsize
+    if end < begin or end - begin != needed:
+        raise fail(f"{where}: data_offsets {offsets} do not hold shape {shape} of {dtype}")
+    if end > buffer_size:
+        raise fail(f"{where}: data_offsets {offsets} run past the {buffer_size}-byte buffer")
+    return _Entry(name, dtype, tuple(shape), begin, end)
+
+
+def _read_header(fh: BinaryIO, path: Path) -> tuple[list[_Entry], dict[str, str], int]:
+    """Validate the header of ``fh``; return its entries, metadata and buffer size."""
+
+    def fail(message: str) -> ValueError:
+        return ValueError(f"{path}: {message}")
+
+    size = os.fstat(fh.fileno()).st_size
+    head = fh.read(8)
+    length = int.from_bytes(head, "little")
+    plausible = len(head) == 8 and length <= min(_MAX_HEADER, size - 8)
+    raw = fh.read(length) if plausible else b""
+    # Judge the format only once the header is known bad: a real header length can begin
+    # with the byte 0x80 (N = 640 does) or spell "PK", so those bytes alone prove nothing.
+    if not raw.startswith(b"{"):
+        for magic, kind in _PICKLE_MAGIC.items():
+            if head.startswith(magic):
+                raise fail(f"refusing to load {kind}; chainrule never unpickles (use safetensors)")
+        if len(head) < 8:
+            raise fail(f"too short for a safetensors file ({size} bytes)")
+        if length > _MAX_HEADER:
+            raise fail(f"header length {length} is over the {_MAX_HEADER}-byte limit")
+        if length > size - 8:
+            raise fail(f"header length {length} runs past the end of the {size}-byte file")
+        raise fail("header is not a JSON object (must start with '{')")
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise fail(f"header is not valid UTF-8 JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise fail("header is not a JSON object")
+
+    metadata = header.pop("__metadata__", None)
+    if metadata is None:  # other writers may spell "no metadata" as null
+        metadata = {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise fail("__metadata__ must be an object of strings")
+    buffer_size = size - 8 - length
+    entries = [_parse_entry(name, info, buffer_size, fail) for name, info in header.items()]
+    # Sorted by position, the tensors must tile the buffer exactly: no gaps, no overlaps.
+    position = 0
+    for entry in sorted(entries, key=lambda e: (e.begin, e.end)):
+        if entry.begin != position:
+            problem = "overlaps the tensor before it" if entry.begin < position else "leaves a gap"
+            raise fail(f"tensor {entry.name!r} starts at byte {entry.begin} and {problem}")
+        position = entry.end
+    if position != buffer_size:
+        raise fail(f"tensors cover {position} bytes but the buffer holds {buffer_size}")
+    return entries, metadata, buffer_size
+
+
+def _read(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Read all tensors and the metadata of a validated safetensors file."""
+    path = Path(path)
+    with path.open("rb") as fh:
+        entries, metadata, buffer_size = _read_header(fh, path)
+        # One writable buffer for the whole file; each tensor is a view into it.
+        buffer = bytearray(buffer_size)
+        if fh.readinto(buffer) != buffer_size:
+            raise ValueError(f"{path}: file shrank while it was being read")
+    tensors: dict[str, np.ndarray] = {}
+    for entry in entries:
+        stored = _DTYPES[entry.dtype]
+        array = np.frombuffer(buffer, stored, math.prod(entry.shape), entry.begin)
+        array = array.reshape(entry.shape)
+        if entry.dtype == "BF16":
+            # bfloat16 is the top half of a float32, so shifting the bits up widens it exactly.
+            array = (array.astype(np.uint32) << 16).view(np.float32)
+        else:
+            array = array.astype(stored.newbyteorder("="), copy=False)
+            if not array.flags.aligned:  # files from other writers may not align tensors
+                array = array.copy()
+        tensors[entry.name] = array
+    return tensors, metadata
+
+
+def load_file(path: PathLike) -> dict[str, np.ndarray]:
+    """Read every tensor of a safetensors file, validating the whole file first (BF16 → F32)."""
+    return _read(path)[0]
+
+
+def load_metadata(path: PathLike) -> dict[str, str]:
+    """Read the ``__metadata__`` strings of a safetensors file after validating its header."""
+    path = Path(path)
+    with path.open("rb") as fh:
+        return _read_header(fh, path)[1]
+
+
+def _join(prefix: str, key: object) -> str:
+    """Dotted tensor name of ``key`` under ``prefix``."""
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _encode(value: Any, name: str, tensors: dict[str, np.ndarray]) -> Any:
+    """JSON skeleton of ``value``; arrays are moved into ``tensors`` under dotted names."""
+    # Tagged one-key objects keep what plain JSON would lose: int dict keys, tuples, arrays.
+    # Every Python dict becomes {"dict": ...}, so no JSON object is ever ambiguous.
+    if isinstance(value, np.generic) and value.dtype.newbyteorder("=") in _NAMES:
+        tag = "scalar"  # a numpy scalar keeps its dtype as a 0-d tensor
+    elif value is None or isinstance(value, bool | int | float | str):
+        return value
+    elif isinstance(value, Mapping):
+        items = []
+        for key, item in value.items():
+            if isinstance(key, bool) or not isinstance(key, int | str):
+                raise TypeError(f"{name or 'state'}: dict keys must be str or int, got {key!r}")
+            items.append([key, _encode(item, _join(name, key), tensors)])
+        return {"dict": items}
+    elif isinstance(value, list | tuple):
+        body = [_encode(item, _join(name, i), tensors) for i, item in enumerate(value)]
+        return body if isinstance(value, list) else {"tuple": body}
+    elif isinstance(value, np.ndarray) or callable(getattr(value, "numpy", None)):
+        tag = "tensor"
+    else:
+        raise TypeError(f"{name or 'state'}: cannot store a {type(value).__name__}")
+    if name in tensors:
+        raise ValueError(f"two entries share the tensor name {name!r}; make dotted keys unique")
+    tensors[name] = _as_array(value, name)
+    return {tag: name}
+
+
+def flatten_state(
+    state: Mapping[Any, Any], prefix: str = ""
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Split nested ``state`` into dotted-name arrays and metadata describing everything else."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state must be a mapping, got {type(state).__name__}")
+    tensors: dict[str, np.ndarray] = {}
+    skeleton = _encode(state, prefix, tensors)
+    document = {"version": _STATE_VERSION, "root": skeleton}
+    return tensors, {_STATE_KEY: json.dumps(document, separators=(",", ":"))}
+
+
+def _decode(node: Any, tensors: Mapping[str, np.ndarray], used: set[str]) -> Any:
+    """Rebuild the value a skeleton node describes, taking arrays from ``tensors``."""
+    if node is None or isinstance(node, bool | int | float | str):
+        return node
+    if isinstance(node, list):
+        return [_decode(item, tensors, used) for item in node]
+    if isinstance(node, dict) and len(node) == 1:
+        [(tag, body)] = node.items()
+        if tag == "dict" and isinstance(body, list):
+            result = {}
+            for pair in body:
+                if not (isinstance(pair, list) and len(pair) == 2):
+                    raise ValueError(f"checkpoint structure: bad dict item {pair!r:.80}")
+                key, item = pair
+                if isinstance(key, bool) or not isinstance(key, int | str):
+                    raise ValueError(f"checkpoint structure: bad dict key {key!r:.80}")
+                result[key] = _decode(item, tensors, used)
+            return result
+        if tag == "tuple" and isinstance(body, list):
+            return tuple(_decode(item, tensors, used) for item in body)
+        if tag in ("tensor", "scalar") and isinstance(body, str):
+            if body not in tensors:
+                raise ValueError(f"checkpoint structure refers to missing tensor {body!r}")
+            used.add(body)
+            return tensors[body][()] if tag == "scalar" else tensors[body]
+    raise ValueError(f"checkpoint structure: malformed node {node!r:.80}")
+
+
+def unflatten_state(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> Any:
+    """Invert :func:`flatten_state`; without its metadata key, return ``tensors`` as a dict."""
+    if _STATE_KEY not in metadata:
+        return dict(tensors)
+    try:
+        document = json.loads(metadata[_STATE_KEY])
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"checkpoint structure is not valid JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("version") != _STATE_VERSION:
+        raise ValueError(f"checkpoint structure has no supported version ({_STATE_VERSION})")
+    used: set[str] = set()
+    try:
+        state = _decode(document.get("root"), tensors, used)
+    except RecursionError:
+        raise ValueError("checkpoint structure is nested too deeply") from None
+    unused = sorted(set(tensors) - used)
+    if unused:
+        raise ValueError(f"checkpoint has tensors its structure never mentions: {unused}")
+    return state
+
+
+def _is_flat(obj: Mapping[Any, Any]) -> bool:
+    """Whether ``obj`` is a plain name-to-array dict that needs no structure metadata."""
+    return all(
+        isinstance(key, str)
+        and (isinstance(value, np.ndarray) or callable(getattr(value, "numpy", None)))
+        for key, value in obj.items()
+    )
+
+
+def save(obj: Mapping[Any, Any], path: PathLike, metadata: Mapping[str, str] | None = None) -> None:
+    """Save a flat dict of arrays or a nested training state to a safetensors file."""
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"can only save a mapping, got {type(obj).__name__}")
+    extra = dict(metadata or {})
+    if _STATE_KEY in extra:
+        raise ValueError(f"metadata key {_STATE_KEY!r} is reserved for the checkpoint structure")
+    if _is_flat(obj):
+        tensors: Mapping[str, Any] = obj
+    else:
+        tensors, structure = flatten_state(obj)
+        extra.update(structure)
+    save_file(tensors, path, extra)
+
+
+def load(path: PathLike) -> Any:
+    """Load what :func:`save` wrote: the nested state, or a flat dict of arrays."""
+    tensors, metadata = _read(path)
+    return unflatten_state(tensors, metadata)
