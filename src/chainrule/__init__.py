@@ -17,7 +17,7 @@ from __future__ import annotations
 # methods that call it, then the engine.
 from chainrule.tensor import Tensor  # isort: skip
 from chainrule import tensor_methods  # isort: skip
-from chainrule import autograd, data, nn, optim
+from chainrule import autograd, data, nn, optim, train
 from chainrule.backend import (
     bool_,
     double,
@@ -59,7 +59,8 @@ from chainrule.creation import (
     zeros_like,
 )
 from chainrule.function import Function
-from chainrule.io import load, save
+from chainrule.io import load_tensors as load
+from chainrule.io import save
 from chainrule.modes import (
     detect_anomaly,
     enable_grad,

@@ -386,3 +386,22 @@ def load(path: PathLike) -> Any:
     """Load what :func:`save` wrote: the nested state, or a flat dict of arrays."""
     tensors, metadata = _read(path)
     return unflatten_state(tensors, metadata)
+
+
+def load_tensors(path: PathLike) -> Any:
+    """cr.load: like :func:`load`, with every array returned as a chainrule Tensor (as torch.load
+    returns torch tensors), so ``model.load_state_dict(cr.load(path))`` reads naturally."""
+    from chainrule.tensor import Tensor
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, np.ndarray):
+            return Tensor._make(node)
+        if isinstance(node, dict):
+            return {k: convert(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [convert(v) for v in node]
+        if isinstance(node, tuple):
+            return tuple(convert(v) for v in node)
+        return node
+
+    return convert(load(path))
