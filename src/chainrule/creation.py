@@ -104,10 +104,12 @@ def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = (
-            backend.bool_ if isinstance(fill_value, bool)
-            else backend.int64 if isinstance(fill_value, (int, np.integer))
+            backend.bool_
+            if isinstance(fill_value, bool)
+            else backend.int64
+            if isinstance(fill_value, (int, np.integer))
             else backend.get_default_dtype()
-        )  # fmt: skip
+        )
     shape = _size(size if isinstance(size, (tuple, list)) else (size,))
     return tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 

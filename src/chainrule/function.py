@@ -273,6 +273,8 @@ def _resolve_saved(value: Any, args: tuple, outs: tuple, wrapped: list) -> tuple
     for nr, o in enumerate(outs):
         if value is o or (isinstance(o, Tensor) and value is o._data):
             t = wrapped[nr]
+            if not t._requires_grad:  # a non-differentiable output (indices): unpack it as a
+                return (t._data, None, t._vc, t._vc[0])  # plain tensor, not attached to the node
             return (t._data, nr, t._vc, t._vc[0])
     if isinstance(value, Tensor):
         return (value._data, None, None, 0)

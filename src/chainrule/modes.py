@@ -86,6 +86,13 @@ class set_grad_enabled(_GradMode):
     def __enter__(self) -> None:
         pass  # already set by __init__
 
+    def __call__(self, fn: Callable) -> Callable:
+        # Used as a decorator, __init__ must not leave the mode switched for the rest of the
+        # program: restore it now, the wrapper sets it only while fn runs (as PyTorch does).
+        global grad_enabled
+        grad_enabled = self._previous
+        return super().__call__(fn)
+
 
 class detect_anomaly:
     """Within this block, backward raises at the first NaN or inf a backward function produces,

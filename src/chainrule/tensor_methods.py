@@ -411,8 +411,16 @@ def install(cls: type) -> None:
 
 
 # Class machinery that must not be copied (__hash__ is None here because __eq__ is defined).
-_SKIP = {"__module__", "__dict__", "__weakref__", "__doc__", "__qualname__", "__hash__",
-         "__firstlineno__", "__static_attributes__"}  # fmt: skip
+_SKIP = {
+    "__module__",
+    "__dict__",
+    "__weakref__",
+    "__doc__",
+    "__qualname__",
+    "__hash__",
+    "__firstlineno__",
+    "__static_attributes__",
+}
 _DUNDERS = {name for name in vars(TensorMethods) if name.startswith("__")} - _SKIP
 
 

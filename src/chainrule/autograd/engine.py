@@ -222,7 +222,10 @@ def _fit(g: Any, node: Node, i: int, convert: Any) -> Any:
     g = convert(g)
     shape, dtype = node.input_meta[i]
     if g.shape != shape:
-        g = dual.sum_to(g, shape)
+        # Only a gradient the input broadcasts to can be summed back; any other shape is a bug
+        # in the op's backward, reported by name here rather than as a NumPy reshape error.
+        if _broadcasts_to(shape, g.shape):
+            g = dual.sum_to(g, shape)
         if g.shape != shape:
             raise RuntimeError(
                 f"function {node.name()} returned an invalid gradient at index {i}: got shape "
@@ -231,6 +234,13 @@ def _fit(g: Any, node: Node, i: int, convert: Any) -> Any:
     if g.dtype != dtype:
         g = dual.cast(g, dtype)
     return g
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def _as_array(g: Any) -> Any:
@@ -320,8 +330,9 @@ def _check_anomaly(node: Node, result: tuple) -> None:
         data = g._data if isinstance(g, Tensor) else np.asarray(g)
         if data.dtype.kind in "fc" and not np.isfinite(data).all():
             kind = "nan" if np.isnan(data).any() else "inf"
-            where = "".join(node.trace or ["(no forward trace: the node was created outside "
-                                           "detect_anomaly)\n"])  # fmt: skip
+            where = "".join(
+                node.trace or ["(no forward trace: the node was created outside detect_anomaly)\n"]
+            )
             raise RuntimeError(
                 f"Function '{node.name()}' returned {kind} values in its {i}th output.\n"
                 f"The forward call that created this node:\n{where}"

@@ -37,9 +37,14 @@ def _grads(outputs: Any, inputs: tuple[Tensor, ...], seeds: Any, create_graph: b
     if not any(needs):
         return tuple(zeros_like(t) for t in inputs)
     return grad(
-        outputs, inputs, seeds, retain_graph=True, create_graph=create_graph,
-        allow_unused=True, materialize_grads=True,
-    )  # fmt: skip
+        outputs,
+        inputs,
+        seeds,
+        retain_graph=True,
+        create_graph=create_graph,
+        allow_unused=True,
+        materialize_grads=True,
+    )
 
 
 def vjp(
@@ -138,9 +143,12 @@ def jacobian(
 
 
 def hessian(
-    func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
+    func: Callable,
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
     vectorize: bool = False,
-) -> Any:  # fmt: skip
+) -> Any:
     """The matrix of second derivatives of a scalar function: shape input.shape * 2."""
     ins, single_in = _as_tuple(inputs, "hessian: inputs")
 

@@ -70,7 +70,10 @@ class Mul(Binary):
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
-        ctx.save_for_backward(a, b)
+        # Save only what backward reads (as PyTorch does): `h * 2` must not keep h, so changing
+        # h in place afterwards does not fail a backward that never needed its value.
+        need_a, need_b = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod

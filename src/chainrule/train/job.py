@@ -68,7 +68,7 @@ def load_split(spec: str, seed: int = 0, test_fraction: float = 0.2) -> datasets
     if path.is_file():
         x, y = files.load_csv(path)
         order = np.random.default_rng(seed).permutation(len(x))
-        n_test = max(1, int(round(len(x) * test_fraction)))
+        n_test = max(1, round(len(x) * test_fraction))
         test, train = order[:n_test], order[n_test:]
         return datasets.Split(
             x[train], y[train].astype(np.int64), x[test], y[test].astype(np.int64)
