@@ -1,0 +1,22 @@
+"""Seed 001, §1.1 (warm-up): y = W x + b with W in R^{2x2}, x, b in R^2.
+
+dL/dW = (dL/dy) x^T (an outer product) and dL/db = dL/dy, for any upstream gradient dL/dy.
+Run: python examples/seed001_1_1_linear.py
+"""
+
+import numpy as np
+
+import chainrule as cr
+
+W = cr.tensor([[0.2, -0.5], [1.5, 0.3]], dtype=cr.float64, requires_grad=True)
+b = cr.tensor([0.1, -0.2], dtype=cr.float64, requires_grad=True)
+x = cr.tensor([2.0, -1.0], dtype=cr.float64)
+dL_dy = np.array([0.7, -1.3])  # the error backpropagated to the output
+
+y = W @ x + b
+y.backward(gradient=cr.tensor(dL_dy))  # backward computes the vector-Jacobian product
+
+np.testing.assert_allclose(W.grad.numpy(), np.outer(dL_dy, x.numpy()), rtol=1e-12)
+np.testing.assert_allclose(b.grad.numpy(), dL_dy, rtol=1e-12)
+print("dL/dW = dL/dy x^T =\n", W.grad.numpy())
+print("dL/db = dL/dy     =", b.grad.numpy())
