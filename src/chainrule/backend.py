@@ -46,16 +46,40 @@ def is_floating(dtype: Any) -> bool:
     return np.dtype(dtype).kind == "f"
 
 
+_OBJECT = np.dtype(object)
+# The namespace of object arrays (arrays of SymPy expressions). chainrule.symbolic registers it
+# when imported, so this floor never imports the one above it; None means plain NumPy.
+_object_namespace: Any = None
+
+
 def namespace(array: Any) -> Any:
-    """The module (numpy or cupy) whose functions operate on `array`."""
-    if type(array) is np.ndarray or isinstance(array, np.generic):
+    """The module (numpy or cupy), or the symbolic namespace, whose functions operate on `array`."""
+    if type(array) is np.ndarray:
+        if array.dtype is not _OBJECT:  # the hot path: one identity test past the type test
+            return np
+        return np if _object_namespace is None else _object_namespace
+    if isinstance(array, np.generic):
         return np
     module = type(array).__module__
     if module.startswith("cupy"):
         import cupy  # optional: only reached when the caller already holds a CuPy array
 
         return cupy
+    if module.startswith("sympy") and _object_namespace is not None:
+        return _object_namespace  # a 0-d result of object arrays comes back as a bare expression
     return np
+
+
+def register_object_namespace(xp: Any) -> None:
+    """Make `namespace` answer `xp` for object arrays (used by chainrule.symbolic)."""
+    global _object_namespace
+    _object_namespace = xp
+
+
+def is_symbolic(xp: Any) -> bool:
+    """True for a symbolic namespace. Its rules use exact formulas where the numeric ones branch
+    on values (x >= 0, subtracting a max): a symbol has no sign and no max, and cannot overflow."""
+    return xp is not np and getattr(xp, "symbolic", False)
 
 
 # One generator for the library, seeded by manual_seed; restorable through get/set_rng_state.

@@ -45,7 +45,7 @@ def as_array(data: Any, dtype: Any = None) -> Any:
         raise TypeError(
             f"tensor: cannot build a tensor from {type(data).__name__}: {error}"
         ) from None
-    if array.dtype == object:
+    if array.dtype.kind not in "biufc":  # object (ragged lists), but also str ('abc'), bytes
         raise TypeError(f"tensor: could not infer a numeric dtype from {data!r}")
     if dtype is None:
         if array.dtype.kind == "f":

@@ -228,17 +228,19 @@ def _wrap_outputs(cls: type[Function], ctx: Node, args: tuple, out: Any, record:
             if isinstance(array, np.generic) or not hasattr(array, "shape"):
                 array = np.asarray(array)  # NumPy returns scalars for 0-d results; keep arrays
         differentiable = record and not any(value is n for n in ctx.non_differentiable)
-        if differentiable and array.dtype.kind not in "fc":
+        # kind "O": object arrays of SymPy expressions, differentiated by chainrule.symbolic
+        if differentiable and array.dtype.kind not in "fcO":
             differentiable = False
         if base is None:
             t = Tensor._make(array, differentiable, ctx if differentiable else None, nr)
         else:
             t = Tensor._make(array, differentiable, ctx if differentiable else None, nr, base._vc)
             t._base = base._base if base._base is not None else base
+            t._base_fn = t._base.grad_fn
         wrapped.append(t)
     if record:
         ctx.n_outputs = len(outs)
-        ctx.next_edges = tuple(_edge(a) for a in args)
+        ctx.next_edges = tuple(_edge(a, cls) for a in args)
         ctx.input_meta = tuple(
             (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
         )
@@ -247,15 +249,26 @@ def _wrap_outputs(cls: type[Function], ctx: Node, args: tuple, out: Any, record:
             ctx._to_save = ()
         if modes.anomaly_enabled:
             ctx.trace = traceback.format_stack()[:-2]
+        if modes.recorder is not None:
+            modes.recorder(ctx, args, wrapped)
     else:
         ctx._to_save = ()
     return wrapped[0] if single else tuple(wrapped)
 
 
-def _edge(a: Any) -> tuple | None:
+def _edge(a: Any, cls: type[Function]) -> tuple | None:
     """The edge from a node to input `a`: its producer node, the leaf itself, or None."""
     if not isinstance(a, Tensor) or not a._requires_grad:
         return None
+    if a._base is not None and a._base.grad_fn is not a._base_fn:
+        # The base was changed in place by a recorded op after this view was taken: the view's
+        # values are the new ones but its history is the old one, so its gradient would be
+        # silently wrong (PyTorch regenerates the view's history; chainrule refuses instead).
+        raise RuntimeError(
+            f"{cls.__name__.lower()}: an input of shape {tuple(a.shape)} is a view of a tensor "
+            "that was modified in place after the view was taken, so the view's gradient "
+            "history is out of date; take the view again after the in-place operation"
+        )
     if a.grad_fn is not None:
         return (a.grad_fn, a._output_nr)
     return (a, 0)

@@ -13,6 +13,9 @@ from typing import Any
 grad_enabled: bool = True
 anomaly_enabled: bool = False
 anomaly_check_nan: bool = True
+# Set by chainrule.viz.record(): called as recorder(node, args, outputs) for every recorded node,
+# so drawings and ledgers can show forward values (None: nothing is kept, no cost).
+recorder: Callable[..., None] | None = None
 
 
 def is_grad_enabled() -> bool:

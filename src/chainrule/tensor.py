@@ -29,6 +29,7 @@ class Tensor:
     __slots__ = (
         "__weakref__",
         "_base",
+        "_base_fn",
         "_data",
         "_grad",
         "_hooks",
@@ -216,8 +217,9 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
+        values = np.asarray(self.__array__())
         body = np.array2string(
-            np.asarray(self.__array__()), separator=", ", prefix="tensor(", precision=4
+            values, separator=", ", prefix="tensor(", precision=4, floatmode=_float_mode(values)
         )
         extras = []
         if self._data.dtype not in (backend.get_default_dtype(), np.int64, np.bool_):
@@ -313,7 +315,21 @@ def _init(
     t._hooks = None
     t._retains_grad = False
     t._base = None
+    t._base_fn = None  # for a view: its base's grad_fn when the view was taken
     t.name = None
+
+
+def _float_mode(values: np.ndarray) -> str:
+    """NumPy's floatmode that prints floats as PyTorch does: `1., 2.` when every value is a
+    whole number (unless that needs scientific notation), else 4 decimals for every element
+    (`0.1235, 1.0000`, not NumPy's `0.1235, 1.    `)."""
+    if values.dtype.kind != "f":
+        return "maxprec"
+    finite = np.abs(values[np.isfinite(values)])
+    nonzero = finite[finite != 0]
+    if nonzero.size and (nonzero.max() > 1e8 or nonzero.max() / nonzero.min() > 1000):
+        return "fixed"  # scientific notation, 4 decimals: 1.5000e+10
+    return "maxprec" if np.all(finite == np.round(finite)) else "fixed"
 
 
 def _check_dim(dim: int, ndim: int, op: str) -> int:

@@ -14,6 +14,8 @@ import numpy as np
 
 from chainrule import backend, modes, ops
 from chainrule.ops import binary
+from chainrule.ops.promotion import promote
+from chainrule.ops.promotion import result_type as promote_dtype
 from chainrule.tensor import Tensor
 
 
@@ -22,22 +24,22 @@ class TensorMethods:
 
     # -- arithmetic operators ----------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, ops._operand(other))
+        return ops.Add.apply(*promote(self, ops._operand(other)))
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(ops._operand(other), self)
+        return ops.Add.apply(*promote(ops._operand(other), self))
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, ops._operand(other))
+        return ops.Sub.apply(*promote(self, ops._operand(other)))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(ops._operand(other), self)
+        return ops.Sub.apply(*promote(ops._operand(other), self))
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, ops._operand(other))
+        return ops.Mul.apply(*promote(self, ops._operand(other)))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(ops._operand(other), self)
+        return ops.Mul.apply(*promote(ops._operand(other), self))
 
     def __truediv__(self, other: Any) -> Tensor:
         return ops.div(self, other)
@@ -46,10 +48,10 @@ class TensorMethods:
         return ops.div(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return ops.Pow.apply(self, ops._operand(other))
+        return ops.Pow.apply(*promote(self, ops._operand(other)))
 
     def __rpow__(self, other: Any) -> Tensor:
-        return ops.Pow.apply(ops._operand(other), self)
+        return ops.Pow.apply(*promote(ops._operand(other), self))
 
     def __matmul__(self, other: Any) -> Tensor:
         return ops.Matmul.apply(self, ops.as_tensor(other))
@@ -349,15 +351,21 @@ def _inplace(t: Tensor, fn: Any, ufunc: Any, other: Any) -> Tensor:
         return _rebase(t, fn, ops._operand(other))
     _check_writable(t, fn.__name__.lower() + "_")
     b = other._data if isinstance(other, Tensor) else other
-    try:
-        ufunc(t._data, b, out=t._data, casting="same_kind")
-    except (ValueError, TypeError) as error:
-        op = fn.__name__.lower() + "_"
-        message = binary.broadcast_message(op, t._data, b) or (
-            f"{op}: {error} (tensor of shape {tuple(t.shape)} and {t.dtype}, other of shape "
-            f"{tuple(np.shape(b))})"
+    op = fn.__name__.lower() + "_"
+    result = promote_dtype(t, b)
+    if result is not None and not np.can_cast(result, t._data.dtype, "same_kind"):
+        raise RuntimeError(
+            f"{op}: result type {result} can't be cast to the desired output type "
+            f"{t._data.dtype} (the tensor modified in place)"
         )
-        raise type(error)(message) from None
+    try:
+        ufunc(t._data, b, out=t._data, casting="unsafe")
+    except ValueError:
+        message = binary.broadcast_message(op, t._data, b) or (
+            f"{op}: the result does not fit in place into shape {tuple(t.shape)} (other has "
+            f"shape {tuple(np.shape(b))})"
+        )
+        raise ValueError(message) from None
     t._vc[0] += 1
     return t
 
@@ -371,10 +379,13 @@ def _rebase(t: Tensor, fn: Any, *args: Any) -> Tensor:
             "operation; wrap it in `with cr.no_grad():` (as optimizers do) or use an out-of-place "
             "op"
         )
-    if t._base is not None and t._base._requires_grad:
+    if t._base is not None:
+        # Also when the base does not require grad (x = zeros(4); x[:2].copy_(w)): the base's
+        # memory would change without it gaining the history, losing w's gradient silently.
         raise RuntimeError(
-            f"{name} (in place): modifying a view of a tensor that requires grad is not "
-            "supported; use an out-of-place operation (e.g. torch.where or index_put)"
+            f"{name} (in place): modifying a view of another tensor in place is not supported "
+            "when the operation is recorded; use an out-of-place operation (e.g. torch.where "
+            "or index_put) or write into the base tensor (x[i] = v)"
         )
     _check_writable(t, name)
     # The old value must survive for nodes that saved it: give the new node a snapshot.

@@ -24,26 +24,44 @@ from chainrule.tensor import Tensor
 
 
 def backward(
-    tensor: Tensor,
-    gradient: Any = None,
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     inputs: Any = None,
 ) -> None:
-    """Tensor.backward: accumulate gradients into the leaves' .grad."""
-    if not tensor._requires_grad:
-        raise RuntimeError(
-            "element 0 of tensors does not require grad and does not have a grad_fn: backward "
-            "needs a tensor computed from a leaf with requires_grad=True"
+    """Tensor.backward and autograd.backward: accumulate the gradients of one tensor, or of a
+    sequence of tensors (summed, as torch.autograd.backward), into the leaves' .grad."""
+    # A single tensor takes its gradient as is (a Tensor or an array-like); a sequence of
+    # tensors takes a sequence of gradients, one per tensor.
+    roots = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None:
+        seeds = [None] * len(roots)
+    elif isinstance(tensors, Tensor):
+        seeds = [grad_tensors]
+    else:
+        seeds = [grad_tensors] if isinstance(grad_tensors, Tensor) else list(grad_tensors)
+    if len(seeds) != len(roots):
+        raise ValueError(
+            f"backward: got {len(seeds)} grad_tensors for {len(roots)} tensors; they must match"
         )
-    root_grad = _root_gradient(tensor, gradient, "backward")
+    root_grads = []
+    for i, (root, seed) in enumerate(zip(roots, seeds, strict=True)):
+        if not isinstance(root, Tensor):
+            raise TypeError(f"backward: tensors[{i}] is a {type(root).__name__}, not a Tensor")
+        if not root._requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn: "
+                "backward needs a tensor computed from a leaf with requires_grad=True"
+            )
+        root_grads.append(_root_gradient(root, seed, "backward"))
     only = None
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         only = {id(t) for t in inputs}
     run(
-        [tensor],
-        [root_grad],
+        roots,
+        root_grads,
         create_graph if retain_graph is None else retain_graph,
         create_graph,
         accumulate_only=only,
@@ -204,7 +222,7 @@ def _call_backward(node: Node, grads: list[Any], create_graph: bool) -> tuple:
             f"function {node.name()} returned an incorrect number of gradients (expected "
             f"{len(node.next_edges)}, got {len(result)})"
         )
-    if modes.anomaly_enabled:
+    if modes.anomaly_enabled and modes.anomaly_check_nan:  # detect_anomaly(check_nan=False): off
         _check_anomaly(node, result)
     return result
 

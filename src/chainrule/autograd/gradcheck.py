@@ -116,10 +116,9 @@ def _report(i: int, j: int, a: np.ndarray, n: np.ndarray, bad: np.ndarray, shape
         f"{len(rows)} of {a.size} entries differ"
     ]
     for r, c in list(zip(rows, cols, strict=True))[:10]:
-        where = np.unravel_index(c, shape) if len(shape) else ()
-        lines.append(
-            f"  d out[{r}] / d in{list(where)}: analytic {a[r, c]:.8g}, numerical {n[r, c]:.8g}"
-        )
+        # Python ints: NumPy 2's np.int64 would print as "np.int64(2)" inside the list
+        where = [int(k) for k in np.unravel_index(c, shape)] if len(shape) else []
+        lines.append(f"  d out[{r}] / d in{where}: analytic {a[r, c]:.8g}, numerical {n[r, c]:.8g}")
     if len(rows) > 10:
         lines.append(f"  ... and {len(rows) - 10} more")
     return "\n".join(lines)
@@ -137,8 +136,8 @@ def gradgradcheck(
     """gradcheck of the first derivatives themselves (checks backward's own backward)."""
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     differentiable = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
-    with no_grad():
-        outs = _outputs(func, inputs)
+    with enable_grad():
+        outs = _differentiable(_outputs(func, inputs))
     if grad_outputs is None:
         rng = np.random.default_rng(0)
         grad_outputs = tuple(
@@ -151,8 +150,14 @@ def gradgradcheck(
     def first_derivatives(*args: Tensor) -> tuple[Tensor, ...]:
         xs, vs = args[:n], args[n:]
         with enable_grad():  # also while gradcheck evaluates finite differences under no_grad
-            out = _outputs(func, xs)
+            out = _differentiable(_outputs(func, xs))
             wrt = [xs[i] for i in differentiable]
             return grad(out, wrt, vs, create_graph=True, allow_unused=True, materialize_grads=True)
 
     return gradcheck(first_derivatives, (*inputs, *grad_outputs), eps, atol, rtol, raise_exception)
+
+
+def _differentiable(outputs: tuple[Tensor, ...]) -> list[Tensor]:
+    """The outputs that carry gradients: indices (as from max(dim)) have no first derivative to
+    check, and grad() refuses them, so they are left out (as PyTorch's gradgradcheck does)."""
+    return [o for o in outputs if o.requires_grad]

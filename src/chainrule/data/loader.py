@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,8 +51,10 @@ class TensorDataset(Dataset):
 
 
 def default_collate(samples: Sequence[Any]) -> Any:
-    """Stack a list of samples (tensors, numbers, or tuples of them) into batch tensors."""
+    """Stack a list of samples (tensors, numbers, or tuples or dicts of them) into batch tensors."""
     first = samples[0]
+    if isinstance(first, Mapping):
+        return {key: default_collate([s[key] for s in samples]) for key in first}
     if isinstance(first, (tuple, list)):
         return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, Tensor):

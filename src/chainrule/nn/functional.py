@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import ops
-from chainrule.ops.loss import BinaryCrossEntropyWithLogits, CrossEntropy
+from chainrule import creation, ops
+from chainrule.ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
 from chainrule.tensor import Tensor
 
 relu = ops.relu
@@ -43,9 +43,11 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
-    """log(1 + exp(beta x)) / beta, computed as max(z, 0) + log(1 + exp(-|z|))."""
+    """log(1 + exp(beta x)) / beta. softplus(z) is the BCE-with-logits of z against target 0,
+    whose fused primitive is exact for any z and differentiates to sigmoid(z) everywhere (a
+    composition through max(z, 0) and |z| would give 0 instead of 1/2 at z = 0)."""
     z = x * beta if beta != 1 else x
-    return (ops.relu(z) + ops.log(1 + ops.exp(-ops.abs(z)))) / beta
+    return BinaryCrossEntropyWithLogits.apply(z, creation.zeros_like(z)) / beta
 
 
 def _class_layout(input: Tensor, target: Tensor, op: str) -> tuple[Tensor, Tensor, tuple]:
@@ -202,12 +204,13 @@ def binary_cross_entropy_with_logits(
             f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must be the "
             f"same as input size {tuple(input.shape)}"
         )
+    losses = BinaryCrossEntropyWithLogits.apply(input, target)
     if pos_weight is not None:
-        # (1 + (pw - 1) y) softplus(-f) + (1 - y) f: the positive term weighted by pos_weight
+        # pw y softplus(-f) + (1 - y) softplus(f): the loss above plus (pw - 1) y softplus(-f),
+        # where softplus(-f) is the same primitive against target 1 (exact at any f)
         pw = ops.as_tensor(pos_weight)
-        losses = (1 + (pw - 1) * target) * softplus(-input) + (1 - target) * input
-    else:
-        losses = BinaryCrossEntropyWithLogits.apply(input, target)
+        positive = BinaryCrossEntropyWithLogits.apply(input, creation.ones_like(input))
+        losses = losses + (pw - 1) * target * positive
     if weight is not None:
         losses = losses * weight
     return _reduce(losses, reduction)
@@ -216,7 +219,8 @@ def binary_cross_entropy_with_logits(
 def binary_cross_entropy(
     input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
 ) -> Tensor:
-    """-(y log p + (1 - y) log(1 - p)), with logs clamped at -100 as PyTorch does."""
+    """-(y log p + (1 - y) log(1 - p)), with logs clamped at -100 and a finite gradient at p = 0
+    and 1, as PyTorch does (a primitive, ops/loss.py)."""
     _check_reduction(reduction, "binary_cross_entropy")
     target = ops.as_tensor(target)
     if target.shape != input.shape:
@@ -227,9 +231,7 @@ def binary_cross_entropy(
     data = input._data
     if ((data < 0) | (data > 1)).any():
         raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1]")
-    log_p = ops.clamp(ops.log(input), min=-100.0)
-    log_q = ops.clamp(ops.log(1 - input), min=-100.0)
-    losses = -(target * log_p + (1 - target) * log_q)
+    losses = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         losses = losses * weight
     return _reduce(losses, reduction)
@@ -239,16 +241,24 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error (input - target)^2."""
     _check_reduction(reduction, "mse_loss")
     target = ops.as_tensor(target)
-    if target.shape != input.shape:
-        warnings.warn(
-            f"mse_loss: target size {tuple(target.shape)} differs from input size "
-            f"{tuple(input.shape)}; they will be broadcast, which is rarely what you want",
-            stacklevel=2,
-        )
+    _warn_broadcast(input, target, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean absolute error |input - target|."""
     _check_reduction(reduction, "l1_loss")
-    return _reduce(ops.abs(input - ops.as_tensor(target)), reduction)
+    target = ops.as_tensor(target)
+    _warn_broadcast(input, target, "l1_loss")
+    return _reduce(ops.abs(input - target), reduction)
+
+
+def _warn_broadcast(input: Tensor, target: Tensor, op: str) -> None:
+    # torch warns too: (N, 1) predictions against (N,) targets silently make an (N, N) loss
+    if target.shape != input.shape:
+        warnings.warn(
+            f"{op}: target size {tuple(target.shape)} differs from input size "
+            f"{tuple(input.shape)}; they will be broadcast, which is rarely what you want",
+            stacklevel=3,
+        )

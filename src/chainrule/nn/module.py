@@ -49,15 +49,34 @@ class Module:
             raise AttributeError(
                 f"cannot assign {name!r} before Module.__init__() call (call super().__init__())"
             )
-        for store in (self._parameters, self._modules, self._buffers):
-            store.pop(name, None)
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            target = self._parameters
         elif isinstance(value, Module):
-            self._modules[name] = value
+            target = self._modules
         else:
+            # as torch: a registered slot keeps its kind, so `self.weight = self.weight * 2`
+            # fails loudly instead of silently dropping the parameter from the model
+            slots = (
+                (self._parameters, "parameter", Parameter),
+                (self._modules, "module", Module),
+                (self._buffers, "buffer", Tensor),
+            )
+            for store, kind, allowed in slots:
+                if name not in store:
+                    continue
+                if value is not None and not isinstance(value, allowed):
+                    raise TypeError(
+                        f"cannot assign {type(value).__name__} as {kind} {name!r} "
+                        f"({allowed.__name__} or None expected)"
+                    )
+                store[name] = value
+                return
             object.__setattr__(self, name, value)
             return
+        for store in (self._parameters, self._modules, self._buffers):
+            if store is not target:
+                store.pop(name, None)
+        target[name] = value  # an existing name keeps its place, so state_dict order is torch's
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
@@ -88,12 +107,14 @@ class Module:
         self._modules[name] = module
 
     # -- traversal ------------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         stack: list[tuple[str, Module]] = [(prefix, self)]
         seen: set[int] = set()
         while stack:  # iterative pre-order walk
             name, module = stack.pop()
-            if id(module) in seen:
+            if remove_duplicate and id(module) in seen:
                 continue
             seen.add(id(module))
             yield name, module
@@ -190,7 +211,8 @@ class Module:
     def state_dict(self) -> OrderedDict[str, Tensor]:
         """Parameters and buffers by dotted name (detached tensors sharing memory)."""
         state: OrderedDict[str, Tensor] = OrderedDict()
-        for module_name, module in self.named_modules():
+        # a module shared by two parents is listed under both names, as torch does
+        for module_name, module in self.named_modules(remove_duplicate=False):
             for store in (module._parameters, module._buffers):
                 for name, t in store.items():
                     if t is not None:
@@ -203,7 +225,7 @@ class Module:
         loaded and one error lists all of them."""
         own = self.state_dict()
         targets = {}
-        for module_name, module in self.named_modules():
+        for module_name, module in self.named_modules(remove_duplicate=False):
             for store in (module._parameters, module._buffers):
                 for name, t in store.items():
                     if t is not None:
@@ -225,11 +247,11 @@ class Module:
                     f"dtype mismatch for {key}: checkpoint has {array.dtype}, model has "
                     f"{own[key].dtype}"
                 )
-        if strict:
-            if missing:
-                problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(missing))
+        if strict:  # torch's order: missing, unexpected, then size mismatches
             if unexpected:
                 problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(unexpected))
+            if missing:
+                problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(missing))
         if problems:
             raise RuntimeError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"

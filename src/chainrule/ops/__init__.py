@@ -32,7 +32,8 @@ from chainrule.ops.elementwise import (
 )
 from chainrule.ops.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
 from chainrule.ops.linalg import Linear, Matmul
-from chainrule.ops.loss import BinaryCrossEntropyWithLogits, CrossEntropy
+from chainrule.ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
+from chainrule.ops.promotion import promote
 from chainrule.ops.reduction import Amax, Amin, LogSumExp, Sum, normalize_dims, reduced_shape
 from chainrule.ops.shape import Cat, Expand, Permute, Reshape
 from chainrule.ops.softmax import LogSoftmax, Softmax
@@ -45,7 +46,7 @@ PRIMITIVES: tuple[type[Primitive], ...] = (
     Reshape, Permute, Expand, Cat,
     Index, IndexAdd, IndexPut, Gather, ScatterAdd,
     Matmul, Linear, Softmax, LogSoftmax,
-    CrossEntropy, BinaryCrossEntropyWithLogits,
+    CrossEntropy, BinaryCrossEntropyWithLogits, BinaryCrossEntropy,
 )  # fmt: skip
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -74,23 +75,25 @@ def as_tensor(x: Any) -> Tensor:
 
 # -- elementwise ------------------------------------------------------------------------------
 def add(a: Any, b: Any, alpha: float = 1) -> Tensor:
-    b = _operand(b)
-    return Add.apply(_operand(a), b if alpha == 1 else b * alpha)
+    a, b = promote(_operand(a), _operand(b))
+    return Add.apply(a, b if alpha == 1 else b * alpha)
 
 
 def sub(a: Any, b: Any, alpha: float = 1) -> Tensor:
-    b = _operand(b)
-    return Sub.apply(_operand(a), b if alpha == 1 else b * alpha)
+    a, b = promote(_operand(a), _operand(b))
+    return Sub.apply(a, b if alpha == 1 else b * alpha)
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    return Mul.apply(_operand(a), _operand(b))
+    return Mul.apply(*promote(_operand(a), _operand(b)))
 
 
 def div(a: Any, b: Any) -> Tensor:
-    a, b = _operand(a), _operand(b)
+    a, b = promote(_operand(a), _operand(b))
     if _is_integral(a) and _is_integral(b):  # true division of integers gives the default float
         a = to(as_tensor(a), backend.get_default_dtype())
+        if not isinstance(b, int):  # NumPy would promote float32 / int64 to float64
+            b = to(as_tensor(b), backend.get_default_dtype())
     return Div.apply(a, b)
 
 
@@ -107,39 +110,47 @@ def pow(a: Any, b: Any) -> Tensor:
     return Pow.apply(_operand(a), _operand(b))
 
 
+def _floating(x: Any) -> Tensor:
+    """x as a tensor, integers and bools cast to the default float dtype (PyTorch's rule for
+    exp, log, sqrt, sin, cos, tanh, sigmoid: NumPy would give float64, or ints for sigmoid)."""
+    x = as_tensor(x)
+    # kind "O": object arrays of SymPy expressions (chainrule.symbolic) are exact, never cast
+    return x if x.dtype.kind in "fcO" else to(x, backend.get_default_dtype())
+
+
 def neg(x: Tensor) -> Tensor:
     return Neg.apply(x)
 
 
 def exp(x: Tensor) -> Tensor:
     """e^x elementwise."""
-    return Exp.apply(as_tensor(x))
+    return Exp.apply(_floating(x))
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm elementwise."""
-    return Log.apply(as_tensor(x))
+    return Log.apply(_floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(as_tensor(x))
+    return Sqrt.apply(_floating(x))
 
 
 def sin(x: Tensor) -> Tensor:
-    return Sin.apply(as_tensor(x))
+    return Sin.apply(_floating(x))
 
 
 def cos(x: Tensor) -> Tensor:
-    return Cos.apply(as_tensor(x))
+    return Cos.apply(_floating(x))
 
 
 def tanh(x: Tensor) -> Tensor:
-    return Tanh.apply(as_tensor(x))
+    return Tanh.apply(_floating(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + e^-x), stable for any magnitude."""
-    return Sigmoid.apply(as_tensor(x))
+    return Sigmoid.apply(_floating(x))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -157,11 +168,11 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
 
 
 def maximum(a: Any, b: Any) -> Tensor:
-    return Maximum.apply(_operand(a), _operand(b))
+    return Maximum.apply(*promote(_operand(a), _operand(b)))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
-    return Minimum.apply(_operand(a), _operand(b))
+    return Minimum.apply(*promote(_operand(a), _operand(b)))
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -169,7 +180,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
-    return Where.apply(cond, _operand(a), _operand(b))
+    return Where.apply(cond, *promote(_operand(a), _operand(b)))
 
 
 def to(x: Tensor, dtype: Any) -> Tensor:
@@ -192,7 +203,7 @@ def _count(x: Tensor, dims: tuple[int, ...] | None) -> int:
 
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     dims = normalize_dims(dim, x.ndim, "mean")
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcO":  # integers and bools average as floats; SymPy objects stay
         x = to(x, backend.get_default_dtype())
     return Sum.apply(x, dims, keepdim) / _count(x, dims)
 
@@ -216,6 +227,7 @@ def var(
 
 def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
         *, correction: int | None = None) -> Tensor:  # fmt: skip
+    normalize_dims(dim, x.ndim, "std")  # a bad dim is reported as std's, not var's
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
 
 
@@ -280,12 +292,18 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
 
 def softmax(x: Tensor, dim: int = -1, beta: float = 1.0) -> Tensor:
     """exp(beta x_j) / sum_i exp(beta x_i) along dim (seed 001 §1.2's temperature beta)."""
-    return Softmax.apply(x, _check_dim(dim, x.ndim, "softmax"), beta)
+    axis = _check_dim(dim, x.ndim, "softmax")
+    if x.ndim == 0:  # a 0-d tensor is a one-element row (the rule's arrays need an axis)
+        return reshape(Softmax.apply(reshape(x, 1), 0, beta), ())
+    return Softmax.apply(x, axis, beta)
 
 
 def log_softmax(x: Tensor, dim: int = -1, beta: float = 1.0) -> Tensor:
     """beta x - logsumexp(beta x) along dim, computed stably."""
-    return LogSoftmax.apply(x, _check_dim(dim, x.ndim, "log_softmax"), beta)
+    axis = _check_dim(dim, x.ndim, "log_softmax")
+    if x.ndim == 0:  # a 0-d tensor is a one-element row (the rule's arrays need an axis)
+        return reshape(LogSoftmax.apply(reshape(x, 1), 0, beta), ())
+    return LogSoftmax.apply(x, axis, beta)
 
 
 # -- shapes -----------------------------------------------------------------------------------
@@ -427,6 +445,7 @@ def index(x: Tensor, key: Any) -> Tensor:
     if is_basic(key):  # basic indexing gives a view: share the version counter
         y._vc = x._vc
         y._base = x._base if x._base is not None else x
+        y._base_fn = y._base.grad_fn
     return y
 
 
@@ -445,7 +464,14 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
             f"gather: index has {idx.ndim} dims but input has {x.ndim} (shapes "
             f"{tuple(idx.shape)} and {tuple(x.shape)})"
         )
-    return Gather.apply(x, _check_dim(dim, x.ndim, "gather"), idx)
+    axis = _check_dim(dim, x.ndim, "gather")
+    for d, (n, size) in enumerate(zip(idx.shape, x.shape, strict=True)):
+        if d != axis and n > size:
+            raise IndexError(
+                f"gather: index of shape {tuple(idx.shape)} is larger than input of shape "
+                f"{tuple(x.shape)} in dim {d} (only dim {dim} may be larger)"
+            )
+    return Gather.apply(x, axis, idx)
 
 
 def scatter_add(g: Tensor, dim: int, index: Any, shape: tuple[int, ...]) -> Tensor:

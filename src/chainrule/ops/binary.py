@@ -104,7 +104,7 @@ class Div(Binary):
 
 
 class Pow(Binary):
-    """y = a^b;  dy/da = b a^(b-1), dy/db = a^b ln(a) (taken as 0 where a = 0, as PyTorch)"""
+    """y = a^b;  dy/da = b a^(b-1) (0 if b = 0), dy/db = a^b ln(a) (0 if a = 0), as PyTorch"""
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
@@ -120,7 +120,12 @@ class Pow(Binary):
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
         if need_a:
-            ga = g * (b * a ** (b - 1))
+            # d(a^0)/da is 0 everywhere, but b a^(b-1) gives 0 * inf = nan at a = 0 (PyTorch
+            # returns 0). The second derivative of a^1 differentiates a^0, so it relies on this.
+            if isinstance(b, (int, float)):
+                ga = g * 0 if b == 0 else g * (b * a ** (b - 1))
+            else:
+                ga = dual.where(b == 0, 0.0, g * (b * a ** (b - 1)))
         if need_b:
             gb = dual.where(a == 0, 0.0, g * (y * dual.log(a)))
         return ga, gb

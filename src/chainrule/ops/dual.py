@@ -123,7 +123,7 @@ def gather(a: Any, dim: int, index: Any) -> Any:
 
     if _is_tensor(a):
         return indexing.Gather.apply(a, dim, index)
-    return namespace(a).take_along_axis(a, index, axis=dim)
+    return indexing.gather_array(a, dim, index)
 
 
 def scatter_add(g: Any, dim: int, index: Any, shape: tuple[int, ...]) -> Any:

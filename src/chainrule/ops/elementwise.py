@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.backend import namespace
+from chainrule.backend import is_symbolic, namespace
 from chainrule.function import Function
 from chainrule.ops import dual
 
@@ -133,8 +133,11 @@ class Sigmoid(Primitive):
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
         xp = namespace(x)
-        e = xp.exp(-xp.abs(x))
-        y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        if is_symbolic(xp):  # a symbol has no sign to branch on, and cannot overflow
+            y = xp.sigmoid(x)
+        else:
+            e = xp.exp(-xp.abs(x))
+            y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
 
@@ -156,6 +159,9 @@ class Relu(Primitive):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (y,) = ctx.saved_tensors
+        xp = namespace(y)
+        if is_symbolic(xp):  # y > 0 is a relation, not a 0/1 value, for a symbol: use a step
+            return g * xp.step(y)
         return g * (y > 0)
 
 
@@ -174,7 +180,8 @@ class Abs(Primitive):
 
 
 class Clamp(Primitive):
-    """y = min(max(x, lo), hi);  dy/dx = 1 where lo <= x <= hi, else 0"""
+    """y = min(max(x, lo), hi);  dy/dx = 1 where lo <= x <= hi, else 0;
+    dy/dlo = 1 where x < lo, dy/dhi = 1 where x > hi (for tensor bounds, as PyTorch)"""
 
     @staticmethod
     def forward(ctx: Any, x: Any, lo: Any, hi: Any) -> Any:
@@ -186,11 +193,15 @@ class Clamp(Primitive):
     def backward(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
+        _, need_lo, need_hi = ctx.needs_input_grad
+        gx = g
         if lo is not None:
-            g = dual.where(x >= lo, g, 0.0)
+            gx = dual.where(x >= lo, gx, 0.0)
         if hi is not None:
-            g = dual.where(x <= hi, g, 0.0)
-        return g, None, None
+            gx = dual.where(x <= hi, gx, 0.0)
+        g_lo = dual.where(x < lo, g, 0.0) if need_lo else None  # a bound that clipped x owns g
+        g_hi = dual.where(x > hi, g, 0.0) if need_hi else None
+        return gx, g_lo, g_hi
 
 
 class Cast(Primitive):

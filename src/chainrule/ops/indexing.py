@@ -46,6 +46,13 @@ def scatter_add_array(g: Any, dim: int, index: Any, shape: tuple[int, ...]) -> A
     return out
 
 
+def gather_array(x: Any, dim: int, index: Any) -> Any:
+    """y[i] = x[index[i]] along dim, reading only the first index.shape[d] entries of every
+    other dim d (torch.gather; NumPy's take_along_axis would broadcast index against x)."""
+    key = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
+    return namespace(x).take_along_axis(x[key], index, axis=dim)
+
+
 class Index(Primitive):
     """y = x[key];  dL/dx = zeros like x with g added at key"""
 
@@ -109,7 +116,7 @@ class Gather(Primitive):
     @staticmethod
     def forward(ctx: Any, x: Any, dim: int, index: Any) -> Any:
         ctx.dim, ctx.index, ctx.shape = dim, index, x.shape
-        return namespace(x).take_along_axis(x, index, axis=dim)
+        return gather_array(x, dim, index)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:

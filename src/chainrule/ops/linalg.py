@@ -32,16 +32,21 @@ class Matmul(Primitive):
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
-        ctx.save_for_backward(a, b)
+        # dL/da needs only b and dL/db only a: keep just those (a frozen layer's input is not
+        # held, and changing it in place later does not fail backward), as PyTorch does.
+        need_a, need_b = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        ctx.ndims = (a.ndim, b.ndim)
         return a @ b
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        a_vec, b_vec = a.ndim == 1, b.ndim == 1
-        a2 = a[None, :] if a_vec else a  # (n,) is the row (1, n) on the left
-        b2 = b[:, None] if b_vec else b  # and the column (n, 1) on the right
+        a_vec, b_vec = ctx.ndims[0] == 1, ctx.ndims[1] == 1
+        # (n,) is the row (1, n) on the left and the column (n, 1) on the right
+        a2 = a[None, :] if a_vec and a is not None else a
+        b2 = b[:, None] if b_vec and b is not None else b
         if a_vec and b_vec:
             g2 = g.reshape((1, 1))
         elif a_vec:
@@ -72,7 +77,8 @@ class Linear(Primitive):
 
     @staticmethod
     def forward(ctx: Any, x: Any, weight: Any, bias: Any) -> Any:
-        ctx.save_for_backward(x, weight)
+        need_x, need_w, _ = ctx.needs_input_grad or (False, False, False)
+        ctx.save_for_backward(x if need_w else None, weight if need_x else None)
         y = x @ weight.mT
         if bias is not None:
             y += bias  # y is our own fresh array: adding in place saves an allocation

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.backend import namespace
+from chainrule.backend import is_symbolic, namespace
 from chainrule.ops import dual
 from chainrule.ops.elementwise import Primitive
 
@@ -74,6 +74,8 @@ class BinaryCrossEntropyWithLogits(Primitive):
     def forward(ctx: Any, logits: Any, target: Any) -> Any:
         xp = namespace(logits)
         ctx.save_for_backward(logits, target)
+        if is_symbolic(xp):  # the seed's form: a symbol has no sign for |f| and cannot overflow
+            return -logits * target + xp.log(1 + xp.exp(logits))
         return xp.maximum(logits, 0) - logits * target + xp.log1p(xp.exp(-xp.abs(logits)))
 
     @staticmethod
@@ -83,3 +85,43 @@ class BinaryCrossEntropyWithLogits(Primitive):
         gf = g * (dual.sigmoid(logits) - target) if need_f else None
         gy = -(g * logits) if need_y else None
         return gf, gy
+
+
+# PyTorch's floor on p (1 - p) in the gradient: its EPSILON, 1e-12 rounded to float32
+_BCE_EPS = 9.999999960041972e-13
+
+
+class BinaryCrossEntropy(Primitive):
+    """L = -(y max(ln p, -100) + (1 - y) max(ln(1 - p), -100));
+    dL/dp = (p - y) / max(p (1 - p), 1e-12), dL/dy = max(ln(1 - p), -100) - max(ln p, -100)
+
+    PyTorch's clamps: at p = 0 or 1 the loss is at most 100 and the gradient stays finite
+    (a float32 sigmoid output rounds to exactly 1 from logit 17 on)."""
+
+    @staticmethod
+    def forward(ctx: Any, p: Any, y: Any) -> Any:
+        xp = namespace(p)
+        with dual._quiet(xp):
+            log_p = xp.maximum(xp.log(p), -100)
+            log_q = xp.maximum(xp.log1p(-p), -100)
+        ctx.save_for_backward(p, y)
+        ctx.logs = log_p, log_q
+        return (y - 1) * log_q - y * log_p
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        p, y = ctx.saved_tensors
+        need_p, need_y = ctx.needs_input_grad
+        gp = gy = None
+        if need_p:
+            variance = p * (1 - p)
+            gp = g * (p - y) / dual.where(variance > _BCE_EPS, variance, _BCE_EPS)
+        if need_y:
+            if hasattr(p, "_data"):  # create_graph: the logs as differentiable functions of p
+                log_p, log_q = dual.log(p), dual.log(1 - p)
+                log_p = dual.where(log_p > -100, log_p, -100.0)
+                log_q = dual.where(log_q > -100, log_q, -100.0)
+            else:
+                log_p, log_q = ctx.logs
+            gy = g * (log_q - log_p)
+        return gp, gy

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.backend import namespace
+from chainrule.backend import is_symbolic, namespace
 from chainrule.ops import dual
 from chainrule.ops.elementwise import Primitive
 
@@ -63,6 +63,13 @@ class Sum(Primitive):
         return dual.expand(g, ctx.shape), None, None
 
 
+def _reduces_empty(x: Any, dims: tuple[int, ...] | None) -> bool:
+    """True when a reduction over dims meets a dim of size 0 (max/min have no value there; an
+    empty tensor reduced over its other dims is fine, as in PyTorch: (0, 3) -> amax(1) -> (0,))."""
+    axes = range(x.ndim) if dims is None else dims
+    return x.ndim > 0 and any(x.shape[d] == 0 for d in axes)
+
+
 class _Extreme(Primitive):
     """Shared backward of amax/amin: dy/dx = 1/k on the k elements equal to the extreme."""
 
@@ -81,7 +88,7 @@ class Amax(_Extreme):
 
     @staticmethod
     def forward(ctx: Any, x: Any, dims: Any, keepdim: bool) -> Any:
-        if x.size == 0:
+        if _reduces_empty(x, dims):
             raise RuntimeError("amax: cannot take the max of an empty tensor")
         y = x.max(axis=_axes(x, dims), keepdims=keepdim)
         ctx.dims = dims
@@ -94,7 +101,7 @@ class Amin(_Extreme):
 
     @staticmethod
     def forward(ctx: Any, x: Any, dims: Any, keepdim: bool) -> Any:
-        if x.size == 0:
+        if _reduces_empty(x, dims):
             raise RuntimeError("amin: cannot take the min of an empty tensor")
         y = x.min(axis=_axes(x, dims), keepdims=keepdim)
         ctx.dims = dims
@@ -110,8 +117,11 @@ class LogSumExp(Primitive):
     def forward(ctx: Any, x: Any, dims: Any, keepdim: bool) -> Any:
         xp = namespace(x)
         axes = _axes(x, dims)
-        m = x.max(axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)  # rows of all -inf (or inf): keep exp(x - m) finite
+        if is_symbolic(xp):  # symbols have no max, and exp of a symbol cannot overflow
+            m = 0
+        else:
+            m = x.max(axis=axes, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)  # rows of all -inf (or inf): keep exp(x - m) finite
         with dual._quiet(xp):
             y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
         if not keepdim:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.backend import namespace
+from chainrule.backend import is_symbolic, namespace
 from chainrule.ops import dual
 from chainrule.ops.elementwise import Primitive
 
@@ -17,8 +17,10 @@ from chainrule.ops.elementwise import Primitive
 def _shifted(x: Any, dim: int, beta: Any) -> Any:
     """beta x minus its max along dim: exp of it never overflows, and the softmax is unchanged."""
     z = x * beta if beta != 1 else x
-    m = z.max(axis=dim, keepdims=True)
     xp = namespace(x)
+    if is_symbolic(xp):  # symbols have no max, and exp of a symbol cannot overflow: no shift
+        return z
+    m = z.max(axis=dim, keepdims=True)
     return z - xp.where(xp.isfinite(m), m, 0)
 
 

@@ -61,7 +61,8 @@ class Optimizer:
         lr = full["lr"]
         if not isinstance(lr, (int, float)) or math.isnan(lr) or lr <= 0:
             raise ValueError(f"{name}: invalid learning rate {lr!r} in a parameter group")
-        full.setdefault("initial_lr", lr)
+        # no 'initial_lr' here: a scheduler records it when it is created, so it starts from the
+        # lr the group has then (which the user may have changed), as in torch
         self.param_groups.append(full)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
