@@ -17,7 +17,7 @@ from __future__ import annotations
 # methods that call it, then the engine.
 from chainrule.tensor import Tensor  # isort: skip
 from chainrule import tensor_methods  # isort: skip
-from chainrule import autograd, data, nn, optim, train
+from chainrule import autograd, check, data, nn, optim, symbolic, train, viz
 from chainrule.backend import (
     bool_,
     double,
@@ -58,6 +58,7 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
+from chainrule.explain import explain  # the function: it shadows its module's name here
 from chainrule.function import Function
 from chainrule.io import load_tensors as load
 from chainrule.io import save

@@ -3,6 +3,8 @@
 chainrule train [--data digits] [--hidden 64] ...   train an MLP, write a run folder
 chainrule evaluate RUN_DIR                          test loss, accuracy, confusion matrix
 chainrule predict RUN_DIR --values 0.5,1.2          predicted classes and probabilities
+chainrule derive EXPR --wrt a1,a2 [--latex]         symbolic partial derivatives (needs SymPy)
+chainrule graph | explain | check EXPR --at ...       see and check the chain rule (cli_seeing)
 """
 
 from __future__ import annotations
@@ -94,6 +96,10 @@ def _parser() -> argparse.ArgumentParser:
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument("--values", help="one sample's features, comma-separated")
     source.add_argument("--input", help="a CSV file of samples (one per row, features only)")
+    _add_derive_parser(sub)
+    from chainrule import cli_seeing  # graph, explain, check
+
+    cli_seeing.add_parsers(sub)
     return parser
 
 
@@ -181,10 +187,68 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_derive_parser(sub: argparse._SubParsersAction) -> None:
+    derive = sub.add_parser(
+        "derive",
+        help="closed-form partial derivatives of an expression, by chainrule's own rules run on "
+        "SymPy symbols (needs the symbolic extra)",
+    )
+    derive.add_argument(
+        "expression",
+        help="e.g. 'a3*sigmoid(alpha*a1*x + (1-alpha)*a2*x)'; one that starts with '-' and has "
+        "no space goes after '--': chainrule derive -- '-x*y'",
+    )
+    derive.add_argument("--wrt", help="variables to differentiate by, e.g. a1,a2 (default: all)")
+    derive.add_argument("--at", help="fixed values, e.g. alpha=0.5,y=[0,1,0] (others stay symbols)")
+    derive.add_argument(
+        "--shape", help="vector and matrix variables, e.g. x=3,W=[2,2] (default: scalars)"
+    )
+    derive.add_argument(
+        "--grad-output",
+        metavar="NAME",
+        help="for a non-scalar output: a symbolic upstream gradient dL/df named NAME, giving "
+        "dL/dv instead of the Jacobian",
+    )
+    derive.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
+    derive.add_argument("--expand", action="store_true", help="write sigmoid with exponentials")
+    derive.add_argument("--no-simplify", action="store_true", help="print backprop's raw formulas")
+
+
+def _derive(args: argparse.Namespace) -> int:
+    from chainrule.expr import ExpressionError, parse, parse_assignments, parse_names
+
+    expression = parse(args.expression)
+    shapes = parse_assignments(args.shape) if args.shape else {}
+    for name, shape in shapes.items():
+        dims = shape if isinstance(shape, list) else [shape]
+        if not all(type(n) is int and n > 0 for n in dims):
+            raise ExpressionError(f"--shape {name}: sizes must be positive integers, got {shape}")
+    try:
+        from chainrule.symbolic import derive
+    except ImportError as error:
+        print(f"chainrule derive: error: {error}", file=sys.stderr)
+        return 1
+    result = derive(
+        expression,
+        wrt=parse_names(args.wrt) if args.wrt else None,
+        at=parse_assignments(args.at) if args.at else None,
+        shapes=shapes,
+        grad_output=args.grad_output,
+        simplify=not args.no_simplify,
+        expand=args.expand,
+    )
+    print(result.latex() if args.latex else result.text())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     commands = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+    commands["derive"] = _derive
+    from chainrule.cli_seeing import HANDLERS
+
+    commands.update(HANDLERS)
     try:
         return commands[args.command](args)
     except (ValueError, FileNotFoundError, KeyError) as error:

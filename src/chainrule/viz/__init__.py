@@ -1,8 +1,11 @@
-"""Seeing the chain rule: plots of training (and, later, graph drawings and ledgers)."""
+"""Seeing the chain rule: graph drawings, module views, recorded values, and training plots."""
 
+from chainrule.viz.graph import Graph, GraphEdge, GraphNode, draw
+from chainrule.viz.module_view import draw_module
 from chainrule.viz.plots import (
     PlottingUnavailable,
     plot_confusion_matrix,
     plot_decision_boundary,
     plot_history,
 )
+from chainrule.viz.recording import record, recorded, trace

@@ -1,0 +1,17 @@
+"""Checking derivations (`cr.check`): a hand-derived gradient or Jacobian against autodiff and
+finite differences (`derivation`), and a failing gradient traced to the first primitive whose
+backward disagrees with its own forward (`per_node`, `gradcheck`)."""
+
+from chainrule.check.derivation import Mismatch, PointResult, Report, derivation
+from chainrule.check.per_node import NodeCheck, NodeReport, gradcheck, per_node
+
+__all__ = [
+    "Mismatch",
+    "NodeCheck",
+    "NodeReport",
+    "PointResult",
+    "Report",
+    "derivation",
+    "gradcheck",
+    "per_node",
+]

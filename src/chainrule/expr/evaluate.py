@@ -1,0 +1,148 @@
+"""Evaluating a checked expression tree: with chainrule ops (Tensors) or with SymPy."""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from chainrule.expr.errors import ExpressionError, fail, fail_at_operator
+from chainrule.tensor import Tensor
+
+OPERATORS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+}
+FLOAT_OPS: dict[type, Callable[[float, float], float]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+    ast.MatMult: lambda a, b: math.nan,
+}
+
+
+def int_literal(node: ast.expr) -> int | None:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = int_literal(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+class Interpreter:
+    """Evaluates a checked tree with one algebra (chainrule Tensors or SymPy)."""
+
+    def __init__(
+        self,
+        expression: Any,
+        env: Mapping[str, Any],
+        functions: Mapping[str, Callable[..., Any]],
+        constant: Callable[[Any], Any] | None,
+        algebra: Callable[[type, Any, Any], Any],
+    ) -> None:
+        self.expression, self.env, self.functions = expression, env, functions
+        self.constant, self.algebra = constant, algebra
+
+    def run(self) -> Any:
+        try:
+            return self.visit(self.expression.tree)
+        except RecursionError:
+            raise ExpressionError("expression is nested too deeply") from None
+
+    def fail(self, node: ast.AST, message: str) -> ExpressionError:
+        return fail(self.expression.text, node, message)
+
+    def visit(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value if self.constant is None else self.constant(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in self.env:
+                raise self.fail(node, f"no value given for '{node.id}'")
+            return self.env[node.id]
+        if isinstance(node, ast.UnaryOp):
+            value = self.visit(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp):
+            left, right = self.visit(node.left), self.visit(node.right)
+            try:
+                return self.algebra(type(node.op), left, right)
+            except ExpressionError:
+                raise
+            except (ValueError, TypeError, IndexError, RuntimeError) as error:
+                symbol = OPERATORS[type(node.op)]
+                text = self.expression.text
+                raise fail_at_operator(text, node, symbol, f"'{symbol}': {error}") from None
+        assert isinstance(node, ast.Call)  # the checker let nothing else through
+        name = node.func.id
+        args = [self.visit(a) for a in node.args]
+        kwargs = {
+            k.arg: int_literal(k.value) if k.arg == "dim" else self.visit(k.value)
+            for k in node.keywords
+        }
+        try:
+            return self.functions[name](*args, **kwargs)
+        except ExpressionError:
+            raise
+        except (ValueError, TypeError, IndexError, RuntimeError) as error:
+            raise self.fail(node.func, f"{name}: {error}") from None
+
+
+def as_float_tensor(value: Any) -> Tensor:
+    from chainrule import backend, creation
+
+    if isinstance(value, (int, float)):
+        return creation.tensor(float(value), dtype=backend.get_default_dtype())
+    return creation.as_tensor(value)
+
+
+def tensor_algebra(op: type, a: Any, b: Any) -> Any:
+    if op is not ast.MatMult and _is_number(a) and _is_number(b):
+        # two numbers: fold in double precision with IEEE semantics (1/0 = inf, not an error),
+        # and keep the result a Python float, which does not change the dtype of the tensors
+        with np.errstate(all="ignore"):
+            return float(FLOAT_OPS[op](np.float64(a), np.float64(b)))
+    if op is ast.Add:
+        return a + b
+    if op is ast.Sub:
+        return a - b
+    if op is ast.Mult:
+        return a * b
+    if op is ast.Div:
+        return a / b
+    if op is ast.Pow:
+        return a**b
+    from chainrule import ops
+
+    return ops.matmul(a, b)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def sympy_algebra(op: type, a: Any, b: Any) -> Any:
+    from chainrule.symbolic.namespace import sympy
+
+    if op is ast.MatMult:
+        return a * b
+    fn = FLOAT_OPS[op]
+    a_matrix, b_matrix = isinstance(a, sympy.MatrixBase), isinstance(b, sympy.MatrixBase)
+    if a_matrix and b_matrix:
+        if a.shape != b.shape:
+            raise ValueError(f"shapes {a.shape} and {b.shape} differ")
+        return sympy.Matrix(a.rows, a.cols, [fn(x, y) for x, y in zip(a, b, strict=True)])
+    if a_matrix:
+        return a.applyfunc(lambda x: fn(x, b))
+    if b_matrix:
+        return b.applyfunc(lambda y: fn(a, y))
+    return fn(a, b)

@@ -1,0 +1,47 @@
+"""Symbolic derivations: chainrule's own rule table run on SymPy expressions.
+
+The primitives' forward and backward formulas run unchanged on NumPy object arrays whose elements
+are SymPy expressions (DESIGN.md's backend idea: `backend.namespace` hands such arrays a namespace
+of SymPy functions). `derive` turns a function of named scalars, vectors or small matrices into
+simplified closed-form partial derivatives:
+
+>>> import chainrule as cr
+>>> print(cr.symbolic.derive("a2*sigmoid(a1*x)", wrt=["a2"]).text())
+d f / d a2 = sigmoid(a1*x)
+
+SymPy is an optional extra (`pip install 'chainrule[symbolic]'`): importing this package never
+needs it; using it without SymPy raises an ImportError that says how to install it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["Derivation", "derive", "equivalent", "sigmoid", "symbols_for"]
+
+_INSTALL = (
+    "chainrule.symbolic needs SymPy, an optional extra: pip install 'chainrule[symbolic]' "
+    "(or pip install 'sympy>=1.12')"
+)
+
+
+def require_sympy() -> Any:
+    """The sympy module, or an ImportError that says how to install it."""
+    try:
+        return importlib.import_module("sympy")
+    except ImportError as error:
+        raise ImportError(_INSTALL) from error
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import chainrule` stays free of SymPy until a derivation is asked for.
+    if name in ("Derivation", "derive", "equivalent", "symbols_for"):
+        from chainrule.symbolic import derivation
+
+        return getattr(derivation, name)
+    if name == "sigmoid":
+        from chainrule.symbolic import namespace
+
+        return namespace.sigmoid
+    raise AttributeError(f"module 'chainrule.symbolic' has no attribute {name!r}")

@@ -1,0 +1,219 @@
+"""A network drawn as layers (seed 000 Ex3 Q5): for every layer its attributes (parameters and
+their shapes), its forward function, and its backward function's inputs and outputs.
+
+Solid arrows carry activations forward (labelled with their shapes); dashed red arrows carry the
+gradient dL/d(activation) back. Shapes use N for the batch unless `input_shape` is given, in
+which case they are the real ones (found by running each layer once on zeros).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chainrule import creation
+from chainrule.modes import no_grad
+from chainrule.nn.module import Module
+from chainrule.viz.graph import STYLES, Graph, GraphEdge, GraphNode
+
+Shape = str  # shapes are written as text: "(N, 8)" or "(32, 8)"
+BACK_EDGE = {"style": "dashed", "color": "#c0392b", "fontcolor": "#c0392b", "constraint": "false"}
+
+
+def _shape(dims: Sequence[Any]) -> Shape:
+    return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _per(m: Module) -> str:
+    return "/N" if getattr(m, "reduction", "mean") == "mean" else ""
+
+
+# Each entry: module -> (attributes, forward, backward outputs) given the input shape x.
+Describe = Callable[[Module, Shape, Shape], tuple[list[str], str, list[str]]]
+
+
+def _linear(m: Any, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
+    attrs = [f"W: {_shape((m.out_features, m.in_features))}"]
+    outs = [
+        f"dL/dx = dL/dy W  {x}",
+        f"dL/dW = dL/dy^T x  {_shape((m.out_features, m.in_features))}",
+    ]
+    if m.bias is not None:
+        attrs.append(f"b: {_shape((m.out_features,))}")
+        outs.append(f"dL/db = Σ_n dL/dy  {_shape((m.out_features,))}")
+    return attrs, "y = x W^T + b" if m.bias is not None else "y = x W^T", outs
+
+
+def _softmax(m: Any, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
+    b = "" if m.beta == 1 else "β "
+    attrs = [f"dim = {m.dim}"] + ([f"β = {m.beta}"] if m.beta != 1 else [])
+    if type(m).__name__ == "LogSoftmax":
+        return (
+            attrs,
+            f"y = {b}x - logsumexp({b}x)",
+            [f"dL/dx = {b}(dL/dy - softmax({b}x) Σ_j dL/dy_j)  {x}"],
+        )
+    return attrs, f"y = softmax({b}x)", [f"dL/dx_i = {b}y_i (dL/dy_i - Σ_j dL/dy_j y_j)  {x}"]
+
+
+def _elementwise(forward: str, local: str) -> Describe:
+    def describe(m: Any, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
+        return [], forward, [f"dL/dx = dL/dy ⊙ {local}  {x}" if local else f"dL/dx = dL/dy  {x}"]
+
+    return describe
+
+
+def _loss(forward: str, grad: str) -> Describe:
+    def describe(m: Any, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
+        per = _per(m)
+        return (
+            [f"reduction = {getattr(m, 'reduction', 'mean')!r}"],
+            forward.format(mean="mean_n" if per else "Σ_n"),
+            [grad.format(per=per) + f"  {x}"],
+        )
+
+    return describe
+
+
+LAYERS: dict[str, Describe] = {
+    "Linear": _linear,
+    "ReLU": _elementwise("y = max(x, 0)", "1[x > 0]"),
+    "Sigmoid": _elementwise("y = σ(x)", "y (1 - y)"),
+    "Tanh": _elementwise("y = tanh(x)", "(1 - y²)"),
+    "LeakyReLU": _elementwise("y = x if x > 0 else s x", "(1 if x > 0 else s)"),
+    "Identity": _elementwise("y = x", ""),
+    "Flatten": lambda m, x, y: ([], "y = x flattened", [f"dL/dx = dL/dy reshaped to {x}"]),
+    "Softmax": _softmax,
+    "LogSoftmax": _softmax,
+    "CrossEntropyLoss": _loss(
+        "L = {mean} -ln softmax(o_n)_c_n", "dL/do = (softmax(o) - onehot(c)){per}"
+    ),
+    "NLLLoss": _loss("L = {mean} -x_n,c_n", "dL/dx = -onehot(c){per}"),
+    "BCEWithLogitsLoss": _loss("L = {mean} -y f + ln(1 + e^f)", "dL/df = (σ(f) - y){per}"),
+    "BCELoss": _loss(
+        "L = {mean} -(y ln p + (1 - y) ln(1 - p))", "dL/dp = (p - y) / (p (1 - p)){per}"
+    ),
+    "MSELoss": _loss("L = {mean} (x - t)²", "dL/dx = 2 (x - t){per}"),
+    "L1Loss": _loss("L = {mean} |x - t|", "dL/dx = sign(x - t){per}"),
+}
+
+
+def _generic(m: Module, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
+    attrs = [f"{n}: {_shape(p.shape)}" for n, p in m.named_parameters(recurse=False)]
+    outs = [f"dL/dx  {x}"] + [
+        f"dL/d{n}  {_shape(p.shape)}" for n, p in m.named_parameters(recurse=False)
+    ]
+    return attrs, f"y = {type(m).__name__}(x)  (backward: autodiff of forward)", outs
+
+
+def _layers(module: Module, prefix: str = "") -> list[tuple[str, Module]]:
+    """Leaf layers in order: Sequentials are opened; other containers list their leaves."""
+    children = list(module.named_children())
+    if not children:
+        return [(prefix or type(module).__name__, module)]
+    out = []
+    for name, child in children:
+        out += _layers(child, f"{prefix}.{name}" if prefix else name)
+    return out
+
+
+def _symbolic(m: Module, x: Shape) -> Shape:
+    if type(m).__name__ == "Linear":
+        return _shape(("N", m.out_features))
+    if type(m).__name__ == "Flatten":
+        return "(N, ·)"
+    return x
+
+
+def draw_module(
+    module: Module,
+    input_shape: Sequence[int] | None = None,
+    loss: Module | None = None,
+    rankdir: str = "TB",
+) -> Graph:
+    """The network as layers; `loss` (a loss module) adds the loss node at the end.
+
+    >>> import chainrule as cr
+    >>> g = cr.viz.draw_module(cr.nn.MLP([4, 8, 3]), loss=cr.nn.CrossEntropyLoss())
+    >>> [n.op for n in g.nodes]
+    ['input', 'Linear', 'ReLU', 'Linear', 'CrossEntropyLoss']
+    >>> g.node("0").label.splitlines()[2]
+    'forward: y = x W^T + b'
+    """
+    layers = _layers(module)
+    first = layers[0][1]
+    if input_shape is not None:
+        x: Shape = _shape(tuple(input_shape))
+        value = creation.zeros(*input_shape)
+    else:
+        in_features = getattr(first, "in_features", "in")
+        x, value = _shape(("N", in_features)), None
+    nodes = [GraphNode("n0", "const", "x", "input", f"input x\n{x}", attrs=dict(STYLES["const"]))]
+    edges: list[GraphEdge] = []
+    h = "x"  # the name of the activation flowing out of the previous node
+    for k, (name, layer) in enumerate(layers, start=1):
+        if value is not None:
+            with no_grad():
+                value = layer(value)
+            y = _shape(tuple(value.shape))
+        else:
+            y = _symbolic(layer, x)
+        describe = LAYERS.get(type(layer).__name__, _generic)
+        attrs, forward, outs = describe(layer, x, y)
+        label = _label(f"{name}: {type(layer).__name__}", attrs, forward, f"dL/dy {y}", outs)
+        nodes.append(
+            GraphNode(
+                f"n{k}",
+                "op",
+                name,
+                type(layer).__name__,
+                label,
+                attrs=dict(STYLES["op"]),
+                left=True,
+            )
+        )
+        edges.append(GraphEdge(f"n{k - 1}", f"n{k}", 0, f"{h} {x}"))
+        if k > 1:
+            edges.append(
+                GraphEdge(
+                    f"n{k}", f"n{k - 1}", 0, f"dL/d{h} {x}", attrs=dict(BACK_EDGE), kind="backward"
+                )
+            )
+        x, h = y, ("o" if loss is not None and k == len(layers) else f"h{k}")
+    if loss is not None:
+        k = len(nodes)
+        describe = LAYERS.get(type(loss).__name__, _generic)
+        attrs, forward, outs = describe(loss, x, "()")
+        label = _label(f"loss: {type(loss).__name__}", attrs, forward, "dL/dL = 1", outs)
+        style = {**STYLES["op"], **STYLES["root"]}
+        nodes.append(
+            GraphNode(
+                f"n{k}",
+                "op",
+                "loss",
+                type(loss).__name__,
+                label,
+                is_root=True,
+                attrs=style,
+                left=True,
+            )
+        )
+        edges.append(GraphEdge(f"n{k - 1}", f"n{k}", 0, f"{h} {x}"))
+        edges.append(
+            GraphEdge(
+                f"n{k}", f"n{k - 1}", 0, f"dL/d{h} {x}", attrs=dict(BACK_EDGE), kind="backward"
+            )
+        )
+    else:
+        nodes[-1].is_root = True
+        nodes[-1].attrs.update(STYLES["root"])
+    return Graph(nodes, edges, rankdir)
+
+
+def _label(title: str, attrs: list[str], forward: str, back_in: str, outs: list[str]) -> str:
+    lines = [title, "attributes: " + (", ".join(attrs) if attrs else "none")]
+    lines.append(f"forward: {forward}")
+    lines.append(f"backward in: {back_in}")
+    lines.append("backward out: " + outs[0])
+    lines += ["    " + o for o in outs[1:]]
+    return "\n".join(lines)
