@@ -9,6 +9,8 @@ Run: python examples/seed000_ex1_derivative.py
 
 import math
 
+from _show import drawing, ledger, symbolic
+
 import chainrule as cr
 from chainrule.nn import functional as F
 
@@ -18,21 +20,25 @@ a2 = cr.tensor(-0.6, dtype=cr.float64, requires_grad=True)
 a1.name, a2.name = "a1", "a2"
 x, y = cr.tensor(x_value, dtype=cr.float64), cr.tensor(y_value, dtype=cr.float64)
 
-# Q1: the network
-z = cr.sigmoid(a1 * x)
-f = a2 * z
+# Q1: the network (recorded, so the ledger and drawing can show every value)
+with cr.viz.record():
+    z = cr.sigmoid(a1 * x)
+    f = a2 * z
 f.retain_grad()
 
 # Q2: the loss, two ways: the textbook NLL and the simplified -y f + log(1 + e^f)
 p = cr.sigmoid(f)
 nll = -(y * cr.log(p) + (1 - y) * cr.log(1 - p))
 simplified = -y * f + cr.log(1 + cr.exp(f))
-fused = F.binary_cross_entropy_with_logits(f, y)  # the stable fused primitive
+with cr.viz.record():
+    fused = F.binary_cross_entropy_with_logits(f, y)  # the stable fused primitive
 assert math.isclose(nll.item(), simplified.item(), rel_tol=1e-12)
 assert math.isclose(fused.item(), simplified.item(), rel_tol=1e-12)
 print(f"Q2  NLL = {nll.item():.6f} = -y f + log(1 + e^f) = {simplified.item():.6f}")
 
-# Q3: the gradients by backprop, against the closed forms
+# Q3: the gradients by backprop (first shown node by node), against the closed forms
+ledger(fused, f=f)
+drawing(fused, "seed000_ex1")
 fused.backward()
 o, s = f.item(), z.item()
 dL_do = -y_value + math.exp(o) / (1 + math.exp(o))
@@ -42,3 +48,12 @@ assert math.isclose(a1.grad.item(), dL_do * a2.item() * s * (1 - s) * x_value, r
 print(f"Q3  dL/do  = sigmoid(o) - y          = {dL_do:.6f}")
 print(f"    dL/da2 = dL/do * sigma(a1 x)       = {a2.grad.item():.6f}")
 print(f"    dL/da1 = dL/do * a2 s(1 - s) x     = {a1.grad.item():.6f}")
+
+# the same results in closed form, from chainrule's own rules run on SymPy symbols
+nll_form = symbolic("-y*log(sigmoid(f)) - (1 - y)*log(1 - sigmoid(f))", wrt="f", expand=True)
+if nll_form is not None:
+    import sympy
+
+    o_sym, y_sym = sympy.symbols("f y", real=True)
+    assert sympy.simplify(nll_form.partials["f"] - (-y_sym + 1 / (1 + sympy.exp(-o_sym)))) == 0
+    symbolic("a2*sigmoid(a1*x)", wrt="a1,a2")

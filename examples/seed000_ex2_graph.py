@@ -9,6 +9,8 @@ Run: python examples/seed000_ex2_graph.py
 
 import math
 
+from _show import drawing, ledger, symbolic
+
 import chainrule as cr
 
 d = cr.float64
@@ -39,7 +41,9 @@ a3 = cr.tensor(2.0, dtype=d, requires_grad=True)
 a1.name, a2.name, a3.name = "a1", "a2", "a3"
 x = cr.tensor(x_value, dtype=d)
 x.name = "x"
-f = a3 * cr.sigmoid(alpha * a1 * x + (1 - alpha) * a2 * x)
+with cr.viz.record():
+    f = a3 * cr.sigmoid(alpha * a1 * x + (1 - alpha) * a2 * x)
+ledger(f)  # read it like the seed: each row is one local derivative times the upstream one
 f.backward()
 u_value = alpha * 0.5 * x_value + (1 - alpha) * -1.0 * x_value
 s = 1 / (1 + math.exp(-u_value))
@@ -50,3 +54,7 @@ print(
     f"Q2  f = {f.item():.6f};  df/da1 = {a1.grad.item():.6f}, df/da2 = {a2.grad.item():.6f}, "
     f"df/da3 = {a3.grad.item():.6f}"
 )
+drawing(f, "seed000_ex2")
+symbolic("a3*sigmoid(alpha*a1*x + (1-alpha)*a2*x)", wrt="a1,a2,a3")
+for expression, wrt in (("x*y", "x,y"), ("x + y", "x,y"), ("x**y", "x,y")):
+    symbolic(expression, wrt=wrt)  # Q1's table, derived by the rule table itself

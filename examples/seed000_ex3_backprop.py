@@ -10,6 +10,7 @@ Run: python examples/seed000_ex3_backprop.py
 """
 
 import numpy as np
+from _show import drawing, ledger
 
 import chainrule as cr
 from chainrule.nn import functional as F
@@ -21,11 +22,14 @@ W1, b1, W2, b2 = model[0].weight, model[0].bias, model[2].weight, model[2].bias
 x = cr.tensor([0.5, -1.2, 0.3, 2.0], dtype=cr.float64)
 c = 2  # the index of the true class
 
-h = F.linear(x, W1, b1)
-z = cr.relu(h)
-o = F.linear(z, W2, b2)
+with cr.viz.record():
+    h = F.linear(x, W1, b1)
+    z = cr.relu(h)
+    o = F.linear(z, W2, b2)
+    loss = F.cross_entropy(o, cr.tensor(c))
 o.retain_grad()
-loss = F.cross_entropy(o, cr.tensor(c))
+ledger(loss, W1=W1, b1=b1, W2=W2, b2=b2, h=h, z=z, o=o)
+drawing(loss, "seed000_ex3_graph")
 loss.backward()
 
 onehot = np.eye(M)[c]
@@ -51,3 +55,6 @@ with cr.no_grad():
     new_loss = F.cross_entropy(model(x), cr.tensor(c)).item()
 assert new_loss < loss.item()
 print(f"Q4  one step of gradient descent: loss {loss.item():.6f} -> {new_loss:.6f}")
+
+# Q5: the network as nodes, each with its attributes, forward and backward functions
+drawing(model, "seed000_ex3_network", input_shape=(N,))

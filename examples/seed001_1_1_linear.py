@@ -5,6 +5,7 @@ Run: python examples/seed001_1_1_linear.py
 """
 
 import numpy as np
+from _show import drawing, ledger, symbolic
 
 import chainrule as cr
 
@@ -13,10 +14,15 @@ b = cr.tensor([0.1, -0.2], dtype=cr.float64, requires_grad=True)
 x = cr.tensor([2.0, -1.0], dtype=cr.float64)
 dL_dy = np.array([0.7, -1.3])  # the error backpropagated to the output
 
-y = W @ x + b
+with cr.viz.record():
+    y = W @ x + b
+    L = (y * cr.tensor(dL_dy)).sum()  # a loss whose gradient at y is exactly dL/dy
+ledger(L, W=W, b=b, y=y)
+drawing(L, "seed001_1_1")
 y.backward(gradient=cr.tensor(dL_dy))  # backward computes the vector-Jacobian product
 
 np.testing.assert_allclose(W.grad.numpy(), np.outer(dL_dy, x.numpy()), rtol=1e-12)
 np.testing.assert_allclose(b.grad.numpy(), dL_dy, rtol=1e-12)
 print("dL/dW = dL/dy x^T =\n", W.grad.numpy())
 print("dL/db = dL/dy     =", b.grad.numpy())
+symbolic("W@x + b", wrt="W,b", shapes={"W": (2, 2), "x": 2, "b": 2}, grad_output="g")

@@ -5,6 +5,7 @@ Run: python examples/seed001_1_2_softmax.py
 """
 
 import numpy as np
+from _show import drawing, ledger, symbolic
 
 import chainrule as cr
 
@@ -18,3 +19,12 @@ for beta in (0.5, 1.0, 3.0):
         f"beta = {beta}: the Jacobian equals beta p_i (delta_ij - p_j); row sums "
         f"{np.abs(J.numpy().sum(axis=1)).max():.1e} (softmax outputs always sum to 1)"
     )
+
+# the ledger of one vector-Jacobian product through softmax with beta = 2
+v = x.detach().requires_grad_()
+v.name = "x"
+with cr.viz.record():
+    loss = (cr.softmax(v, -1, beta=2.0) * cr.tensor([1.0, 0.0, -1.0, 0.5], dtype=cr.float64)).sum()
+ledger(loss)
+drawing(loss, "seed001_1_2")
+symbolic("softmax(beta*x)", wrt="x", shapes={"x": 3})  # beta p_i (delta_ij - p_j), entrywise

@@ -249,3 +249,16 @@ def test_every_primitive_has_a_rule() -> None:
         for i in range(len(params)):  # every input has a formula or 'no gradient'
             assert partial_for(p, i)[0]
     assert RULES["Pow"].partials["b"][0] == "d a^b/db = a^b ln a"
+
+
+def test_explain_leaves_retained_grads_untouched():
+    """explain is a replay: a tensor that called retain_grad() gets its .grad from backward
+    only, once."""
+    x = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    loss = (y * y).sum()
+    cr.explain(loss)
+    assert y.grad is None
+    loss.backward()
+    assert y.grad.tolist() == [4.0, 8.0]

@@ -169,6 +169,16 @@ def explain(
     order: list[Node] = []
     upstream: dict[Node, list] = {}
     hooks = []
+    # retain_grad() hooks would store this replay's gradients into .grad: set them aside
+    retained = [
+        (node, nr, hook)
+        for node in walk.nodes
+        for nr, node_hooks in (node.pre_hooks or {}).items()
+        for hook in node_hooks
+        if getattr(hook, "retains_grad", False)
+    ]
+    for node, nr, hook in retained:
+        node.pre_hooks[nr].remove(hook)
     for node in walk.nodes:
         for nr in range(node.n_outputs):
             hook = _Visit(order, upstream, node, nr)
@@ -191,6 +201,8 @@ def explain(
                 del node.pre_hooks[nr]
             if not node.pre_hooks:
                 node.pre_hooks = None
+        for node, nr, hook in retained:
+            node.register_prehook(nr, hook)
     gradients = {
         walk.names[key]: (None if g is None else g._data)
         for key, g in zip(walk.leaves, results, strict=True)

@@ -280,6 +280,7 @@ class Tensor:
                 detached = grad.detach()
                 t._grad = detached if t._grad is None else Tensor._make(t._grad._data + grad._data)
 
+        store.retains_grad = True  # lets replays (cr.explain) leave .grad untouched
         self.grad_fn.register_prehook(self._output_nr, store)
 
     @property
