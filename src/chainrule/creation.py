@@ -31,6 +31,8 @@ def _dtype(dtype: Any, floating: bool = True) -> np.dtype:
 
 def as_array(data: Any, dtype: Any = None) -> Any:
     """Convert data to an array with PyTorch's dtype inference."""
+    if type(data) is float and dtype is None:  # the scalar fast path (e.g. one graph per x)
+        return np.array(data, dtype=backend.get_default_dtype())
     if isinstance(data, Tensor):
         array = data._data
         return array.copy() if dtype is None else array.astype(dtype)

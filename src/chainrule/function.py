@@ -34,6 +34,10 @@ _FREED_MESSAGE = (
 )
 
 
+# What a node's saved values become after a backward without retain_graph (a unique object).
+_FREED: tuple = ("<freed by backward>",)
+
+
 class Node:
     """One recorded operation: the `ctx` its forward filled and the node backward visits.
 
@@ -41,23 +45,23 @@ class Node:
     pair `(target, output_nr)` where `target` is the input's Node or, for a leaf, the leaf Tensor.
     """
 
+    # The fields every recorded node sets are slots; the rarely-changed ones are class-level
+    # defaults, so a node pays for them (in its __dict__) only when one is set.
     __slots__ = (
         "__dict__",  # user Functions stash attributes on ctx (ctx.dim = dim), as in PyTorch
         "__weakref__",
-        "_as_tensors",
-        "_freed",
         "_saved",
         "_to_save",
         "fn",
         "input_meta",
-        "materialize_grads",
-        "n_outputs",
         "needs_input_grad",
         "next_edges",
-        "non_differentiable",
-        "pre_hooks",
-        "trace",
     )
+    n_outputs = 1
+    materialize_grads = True
+    non_differentiable: tuple = ()
+    pre_hooks: dict | None = None
+    trace: list[str] | None = None
 
     def __init__(self, fn: type[Function]) -> None:
         self.fn = fn
@@ -66,13 +70,6 @@ class Node:
         self.needs_input_grad: tuple[bool, ...] = ()
         self._to_save: tuple = ()
         self._saved: tuple | None = None
-        self._freed = False
-        self._as_tensors = False
-        self.n_outputs = 1
-        self.materialize_grads = True
-        self.non_differentiable: tuple = ()
-        self.pre_hooks: dict | None = None
-        self.trace: list[str] | None = None
 
     # -- the ctx API, as in PyTorch -------------------------------------------------------------
     def save_for_backward(self, *values: Any) -> None:
@@ -89,13 +86,18 @@ class Node:
 
     @property
     def saved_tensors(self) -> tuple:
-        """The saved values: arrays in a first-order backward of a primitive, else Tensors."""
-        if self._freed:
-            raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
-        if self._saved is None:
+        """The saved values: arrays in a first-order backward of a primitive, else Tensors.
+
+        The engine runs backward with grad mode equal to create_graph, so grad mode tells which:
+        a primitive sees Tensors exactly when its backward is being recorded."""
+        saved = self._saved
+        if saved is None:
             return ()
+        if saved is _FREED:
+            raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
+        as_tensors = modes.grad_enabled or not self.fn._raw
         out = []
-        for index, (array, source, counter, version) in enumerate(self._saved):
+        for index, (array, source, counter, version) in enumerate(saved):
             if counter is not None and counter[0] != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
@@ -104,7 +106,7 @@ class Node:
                     f"version {version} instead. Use an out-of-place operation (x = x + 1, not "
                     "x += 1) on values that backward still needs."
                 )
-            if not self._as_tensors:
+            if not as_tensors:
                 out.append(array)
             elif source is None:  # a constant: arrays become Tensors, Python numbers stay
                 out.append(Tensor._make(array) if hasattr(array, "shape") else array)
@@ -132,11 +134,15 @@ class Node:
             self.pre_hooks = {}
         self.pre_hooks.setdefault(output_nr, []).append(hook)
 
+    @property
+    def _freed(self) -> bool:
+        """True once a backward without retain_graph has freed the saved values."""
+        return self._saved is _FREED
+
     def release(self) -> None:
         """Free saved values (after a backward without retain_graph)."""
         if self._saved is not None:
-            self._saved = None
-            self._freed = True
+            self._saved = _FREED
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
@@ -174,6 +180,8 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run forward and, if any input requires grad, record the node for backward."""
+        if cls._raw:
+            return _apply_primitive(cls, args)
         ctx = Node(cls)
         record = False
         if modes.grad_enabled:
@@ -183,20 +191,89 @@ class Function:
                     break
         if record:
             ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        if cls._raw:
-            arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-            try:
-                out = cls.forward(ctx, *arrays)
-            except (ValueError, TypeError, IndexError) as error:
-                raise _explain(cls, args, error) from None
-        else:
-            previous = modes.grad_enabled
-            modes.grad_enabled = False
-            try:
-                out = cls.forward(ctx, *args)
-            finally:
-                modes.grad_enabled = previous
+        previous = modes.grad_enabled
+        modes.grad_enabled = False
+        try:
+            out = cls.forward(ctx, *args)
+        finally:
+            modes.grad_enabled = previous
         return _wrap_outputs(cls, ctx, args, out, record)
+
+
+def _apply_primitive(cls: type[Function], args: tuple) -> Any:
+    """Function.apply for the library's primitives: the hot path of every operation, so it is
+    written as one pass over the arguments with no per-call allocations beyond the node and the
+    output (see benchmarks/NOTES.md)."""
+    arrays = []
+    needs = []
+    record = False
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a._data)
+            if a._requires_grad:
+                record = True
+                needs.append(True)
+                continue
+        else:
+            arrays.append(a)
+        needs.append(False)
+    record = record and modes.grad_enabled
+    ctx = Node.__new__(Node)
+    ctx.fn = cls
+    ctx.next_edges = ctx.input_meta = ctx._to_save = ()
+    ctx._saved = None
+    ctx.needs_input_grad = tuple(needs) if record else ()
+    try:
+        out = cls.forward(ctx, *arrays)
+    except (ValueError, TypeError, IndexError) as error:
+        raise _explain(cls, args, error) from None
+    if (
+        type(out) is tuple
+        or cls._view
+        or (record and (modes.anomaly_enabled or modes.recorder is not None))
+    ):
+        return _wrap_outputs(cls, ctx, args, out, record)
+    returned = out  # saved values are matched by identity with what forward returned
+    if type(out) is not np.ndarray and not hasattr(out, "dtype"):
+        out = np.asarray(out)  # a Python number
+    # A 0-d result stays the NumPy scalar NumPy returns: arithmetic on it is ~9x faster than
+    # on a 0-d array. Tensor._memory() makes it an array where memory is written or shared.
+    y = Tensor.__new__(Tensor)  # Tensor._make, inlined: this runs once per operation
+    y._data = out
+    y._output_nr = 0
+    y._vc = [0]
+    if not record or out.dtype.kind not in "fcO":  # "O": object arrays of SymPy expressions
+        y._requires_grad = False
+        y.grad_fn = None
+        if not record:
+            return y
+    else:
+        y._requires_grad = True
+        y.grad_fn = ctx
+    edges = []
+    meta = []
+    for a, need in zip(args, needs, strict=True):
+        if need:
+            if a._base is not None:
+                _check_view(a, cls)
+            edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a, 0))
+            data = a._data
+            meta.append((data.shape, data.dtype))
+        else:
+            edges.append(None)
+            meta.append(None)
+    ctx.next_edges = tuple(edges)
+    ctx.input_meta = tuple(meta)
+    if ctx._to_save:
+        saved = []
+        for v in ctx._to_save:
+            if v is None or type(v) is float or type(v) is int:
+                saved.append((v, None, None, 0))  # a constant: nothing to version-check
+            else:
+                saved.append(_resolve_saved(v, args, (returned,), [y]))
+        ctx._saved = tuple(saved)
+        ctx._to_save = ()
+    return y
 
 
 def _explain(cls: type[Function], args: tuple, error: Exception) -> Exception:
@@ -247,8 +324,9 @@ def _wrap_outputs(cls: type[Function], ctx: Node, args: tuple, out: Any, record:
         if ctx._to_save:
             ctx._saved = tuple(_resolve_saved(v, args, outs, wrapped) for v in ctx._to_save)
             ctx._to_save = ()
-        if modes.anomaly_enabled:
-            ctx.trace = traceback.format_stack()[:-2]
+        if modes.anomaly_enabled:  # where the forward call happened, without our own frames
+            frames = [f for f in traceback.extract_stack() if f.filename != __file__]
+            ctx.trace = traceback.format_list(frames)
         if modes.recorder is not None:
             modes.recorder(ctx, args, wrapped)
     else:
@@ -260,7 +338,15 @@ def _edge(a: Any, cls: type[Function]) -> tuple | None:
     """The edge from a node to input `a`: its producer node, the leaf itself, or None."""
     if not isinstance(a, Tensor) or not a._requires_grad:
         return None
-    if a._base is not None and a._base.grad_fn is not a._base_fn:
+    if a._base is not None:
+        _check_view(a, cls)
+    if a.grad_fn is not None:
+        return (a.grad_fn, a._output_nr)
+    return (a, 0)
+
+
+def _check_view(a: Tensor, cls: type[Function]) -> None:
+    if a._base.grad_fn is not a._base_fn:
         # The base was changed in place by a recorded op after this view was taken: the view's
         # values are the new ones but its history is the old one, so its gradient would be
         # silently wrong (PyTorch regenerates the view's history; chainrule refuses instead).
@@ -269,9 +355,6 @@ def _edge(a: Any, cls: type[Function]) -> tuple | None:
             "that was modified in place after the view was taken, so the view's gradient "
             "history is out of date; take the view again after the in-place operation"
         )
-    if a.grad_fn is not None:
-        return (a.grad_fn, a._output_nr)
-    return (a, 0)
 
 
 def _resolve_saved(value: Any, args: tuple, outs: tuple, wrapped: list) -> tuple:

@@ -26,20 +26,16 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_base",
-        "_base_fn",
-        "_data",
-        "_grad",
-        "_hooks",
-        "_output_nr",
-        "_requires_grad",
-        "_retains_grad",
-        "_vc",
-        "grad_fn",
-        "name",
-    )
+    # What every tensor sets is a slot; what few tensors ever set (a gradient, hooks, a name,
+    # a view's base) is a class-level default, stored per instance only when set.
+    __slots__ = ("__dict__", "__weakref__", "_data", "_output_nr", "_requires_grad", "_vc",
+                 "grad_fn")  # fmt: skip
+    _grad: Tensor | None = None
+    _hooks: list | None = None
+    _retains_grad = False
+    _base: Tensor | None = None  # for a view: the tensor whose memory it shares
+    _base_fn: Any = None  # for a view: its base's grad_fn when the view was taken
+    name: str | None = None  # a label for drawings and ledgers
     # NumPy must hand mixed expressions (ndarray * Tensor) to Tensor's reflected operators.
     __array_ufunc__ = None
 
@@ -143,7 +139,14 @@ class Tensor:
     @property
     def data(self) -> Tensor:
         """A tensor sharing this one's values but outside the graph (PyTorch's `.data`)."""
-        return Tensor._make(self._data, False, None, 0, self._vc)
+        return Tensor._make(self._memory(), False, None, 0, self._vc)
+
+    def _memory(self) -> Any:
+        """The array, made writable memory first if it is a 0-d result held as a NumPy scalar
+        (ops keep those for speed): what shares memory with this tensor must see its changes."""
+        if isinstance(self._data, np.generic):
+            self._data = np.array(self._data)
+        return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -157,7 +160,7 @@ class Tensor:
     # -- leaving the graph -------------------------------------------------------------------
     def detach(self) -> Tensor:
         """The same values, cut from the graph (shares memory and version counter)."""
-        return Tensor._make(self._data, False, None, 0, self._vc)
+        return Tensor._make(self._memory(), False, None, 0, self._vc)
 
     def detach_(self) -> Tensor:
         """Cut this tensor from the graph in place."""
@@ -172,7 +175,7 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
-        data = self._data
+        data = self._memory()
         return data if backend.namespace(data) is np else data.get()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -312,12 +315,6 @@ def _init(
     t.grad_fn = grad_fn
     t._output_nr = output_nr
     t._vc = [0] if version_counter is None else version_counter
-    t._grad = None
-    t._hooks = None
-    t._retains_grad = False
-    t._base = None
-    t._base_fn = None  # for a view: its base's grad_fn when the view was taken
-    t.name = None
 
 
 def _float_mode(values: np.ndarray) -> str:

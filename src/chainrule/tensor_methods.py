@@ -13,10 +13,16 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend, modes, ops
+from chainrule.function import _apply_primitive
 from chainrule.ops import binary
 from chainrule.ops.promotion import promote
 from chainrule.ops.promotion import result_type as promote_dtype
 from chainrule.tensor import Tensor
+
+
+def _operand(x: Any) -> Any:
+    """The other operand of an operator: tensors and numbers as they are, else converted."""
+    return x if isinstance(x, (Tensor, float, int)) else ops._operand(x)
 
 
 class TensorMethods:
@@ -24,22 +30,22 @@ class TensorMethods:
 
     # -- arithmetic operators ----------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(*promote(self, ops._operand(other)))
+        return _apply_primitive(ops.Add, promote(self, _operand(other)))
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(*promote(ops._operand(other), self))
+        return _apply_primitive(ops.Add, promote(_operand(other), self))
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(*promote(self, ops._operand(other)))
+        return _apply_primitive(ops.Sub, promote(self, _operand(other)))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(*promote(ops._operand(other), self))
+        return _apply_primitive(ops.Sub, promote(_operand(other), self))
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(*promote(self, ops._operand(other)))
+        return _apply_primitive(ops.Mul, promote(self, _operand(other)))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(*promote(ops._operand(other), self))
+        return _apply_primitive(ops.Mul, promote(_operand(other), self))
 
     def __truediv__(self, other: Any) -> Tensor:
         return ops.div(self, other)
@@ -48,10 +54,10 @@ class TensorMethods:
         return ops.div(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return ops.Pow.apply(*promote(self, ops._operand(other)))
+        return _apply_primitive(ops.Pow, promote(self, _operand(other)))
 
     def __rpow__(self, other: Any) -> Tensor:
-        return ops.Pow.apply(*promote(ops._operand(other), self))
+        return _apply_primitive(ops.Pow, promote(_operand(other), self))
 
     def __matmul__(self, other: Any) -> Tensor:
         return ops.Matmul.apply(self, ops.as_tensor(other))
@@ -339,6 +345,10 @@ def _records(t: Tensor, *others: Any) -> bool:
 
 
 def _check_writable(t: Tensor, op: str) -> None:
+    if isinstance(t._data, np.generic):
+        # A 0-d result held as a NumPy scalar (fast, but immutable): give it memory to write
+        # into. Nothing can share a scalar's memory, so this changes no one else's values.
+        t._data = np.array(t._data)
     if not getattr(t._data, "flags", None) or not t._data.flags.writeable:
         raise RuntimeError(
             f"{op}: this tensor is a read-only view (e.g. from expand) of shape "

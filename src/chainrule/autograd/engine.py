@@ -142,6 +142,8 @@ def _run(
 
     dependencies = _count_dependencies(list(buffers))
     ready = [node for node in buffers if node not in dependencies]
+    anomaly = modes.anomaly_enabled and modes.anomaly_check_nan
+    ndarray = np.ndarray
     while ready:
         node = ready.pop()
         grads = buffers.pop(node)
@@ -152,19 +154,39 @@ def _run(
                 slot = node_slots.get((node, nr))
                 if slot is not None and g is not None:
                     captured[slot] = g if captured[slot] is None else captured[slot] + g
-        if any(g is not None for g in grads):
+        edges = node.next_edges
+        fn = node.fn
+        if fn._raw and not create_graph and len(grads) == 1:
+            # the common case, inlined: a primitive's first-order backward on one output
+            g = grads[0]
+            if g is None:
+                input_grads: Any = (None,) * len(edges)
+            else:
+                input_grads = fn.backward(node, g)
+                if type(input_grads) is not tuple or len(input_grads) != len(edges):
+                    input_grads = _normalise(node, input_grads)
+                if anomaly:
+                    _check_anomaly(node, input_grads)
+        elif any(g is not None for g in grads):
             input_grads = _call_backward(node, grads, create_graph)
         else:
-            input_grads = (None,) * len(node.next_edges)
-        if not retain_graph:
+            input_grads = (None,) * len(edges)
+        if not retain_graph and node._saved is not None:
             node.release()
-        for i, edge in enumerate(node.next_edges):
+        meta = node.input_meta
+        for i, edge in enumerate(edges):
             if edge is None:
                 continue
             target, nr = edge
             g = input_grads[i]
             if g is not None:
-                g = _fit(g, node, i, convert)
+                shape, dtype = meta[i]
+                if (
+                    (type(g) is not ndarray and not isinstance(g, np.generic))
+                    or g.shape != shape
+                    or g.dtype != dtype
+                ):
+                    g = _fit(g, node, i, convert)
             if type(target) is Node:
                 if g is not None:
                     placed.add(id(g))
@@ -175,10 +197,11 @@ def _run(
                 left = dependencies[target] - 1
                 dependencies[target] = left
                 if left == 0:
-                    buffers.setdefault(target, [None] * target.n_outputs)
+                    if target not in buffers:
+                        buffers[target] = [None] * target.n_outputs
                     ready.append(target)
             elif g is not None:
-                if not node.fn._raw or (g is input_grads[i] and _appears_twice(g, input_grads)):
+                if not fn._raw or (g is input_grads[i] and _appears_twice(g, input_grads)):
                     # one array for two inputs (a + b), or from user code that may keep it
                     placed.add(id(g))
                 _deliver_leaf(target, g, captured, leaf_slots, capture, accumulate_only, placed)
@@ -207,12 +230,18 @@ def _count_dependencies(roots: list[Node]) -> dict[Node, int]:
 def _call_backward(node: Node, grads: list[Any], create_graph: bool) -> tuple:
     fn = node.fn
     as_tensors = create_graph or not fn._raw
-    node._as_tensors = as_tensors
     if node.materialize_grads and node.n_outputs > 1:
         grads = [g if g is not None else _zeros_for(node, grads) for g in grads]
     if as_tensors and not create_graph:
         grads = [Tensor._make(g) if g is not None else None for g in grads]
-    result = fn.backward(node, *grads)
+    result = _normalise(node, fn.backward(node, *grads))
+    if modes.anomaly_enabled and modes.anomaly_check_nan:  # detect_anomaly(check_nan=False): off
+        _check_anomaly(node, result)
+    return result
+
+
+def _normalise(node: Node, result: Any) -> tuple:
+    """backward's result as one entry per input, or an error naming the node."""
     if not isinstance(result, tuple):
         result = (result,)
     if len(result) < len(node.next_edges) and all(r is None for r in result[len(result) :]):
@@ -222,8 +251,6 @@ def _call_backward(node: Node, grads: list[Any], create_graph: bool) -> tuple:
             f"function {node.name()} returned an incorrect number of gradients (expected "
             f"{len(node.next_edges)}, got {len(result)})"
         )
-    if modes.anomaly_enabled and modes.anomaly_check_nan:  # detect_anomaly(check_nan=False): off
-        _check_anomaly(node, result)
     return result
 
 
@@ -329,7 +356,7 @@ def _accumulate(leaf: Tensor, g: Any, placed: set[int]) -> None:
             type(g) is np.ndarray and g.flags.owndata and g.flags.writeable and id(g) not in placed
         )
         if not private:
-            g = g.copy()
+            g = np.array(g)  # a copy, and an array even for a 0-d NumPy scalar
         placed.add(id(g))
         leaf._grad = Tensor._make(g)
         return

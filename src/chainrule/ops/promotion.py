@@ -65,14 +65,26 @@ def result_type(*operands: Any) -> np.dtype | None:
 
 def promote(a: Any, b: Any) -> tuple[Any, Any]:
     """(a, b) with tensors cast to the result dtype where NumPy would otherwise pick another."""
-    a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
-    if a_tensor and b_tensor:
-        if a._data.dtype == b._data.dtype:
-            return a, b  # the common case: nothing to decide
-    elif a_tensor and type(b) is float and a._data.dtype.kind == "f":
-        return a, b  # a float tensor and a Python float: NumPy already keeps the tensor's dtype
-    elif b_tensor and type(a) is float and b._data.dtype.kind == "f":
+    # NumPy scalars count as Python numbers, as in PyTorch (NumPy itself would let an
+    # np.float64 widen a float32 tensor, so make them plain numbers first).
+    if type(b) is np.float64:
+        b = float(b)
+    elif type(a) is np.float64:
+        a = float(a)
+    # The common cases first, cheaply: a float tensor with a Python float (NumPy keeps the
+    # tensor's dtype), and two tensors of one dtype.
+    if type(b) is float:
+        if isinstance(a, Tensor) and a._data.dtype.kind == "f":
+            return a, b
+    elif type(a) is float:
+        if isinstance(b, Tensor) and b._data.dtype.kind == "f":
+            return a, b
+    elif isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype is b._data.dtype:
         return a, b
+    if isinstance(a, np.generic):  # the other NumPy scalar types, likewise
+        a = a.item()
+    if isinstance(b, np.generic):
+        b = b.item()
     target = result_type(a, b)
     if target is None:
         return a, b

@@ -74,7 +74,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad._data[...] = 0
+                    p.grad.zero_()
 
     def step(self) -> None:
         raise NotImplementedError
