@@ -48,6 +48,7 @@ class SGD(Optimizer):
             maximize=maximize,
         )
         super().__init__(params, defaults)
+        self._scratch: dict = {}  # per-parameter work buffers; not optimizer state
 
     def step(self) -> None:
         for group in self.param_groups:
@@ -70,5 +71,11 @@ class SGD(Optimizer):
                         buf *= mu
                         buf += (1 - damp) * d
                     d = d + mu * buf if nesterov else buf
-                p._data -= lr * d
+                # p -= lr * d through a reused buffer: a fresh parameter-sized temporary every
+                # step costs page faults that show up in the step time (benchmarks/NOTES.md)
+                scratch = self._scratch.get(p)
+                if scratch is None or scratch.shape != d.shape or scratch.dtype != d.dtype:
+                    scratch = self._scratch[p] = np.empty_like(d)
+                np.multiply(d, lr, out=scratch)
+                p._data -= scratch
                 self._touch(p)
