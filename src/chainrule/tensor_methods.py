@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import backend, modes, ops
+from chainrule import backend, ops
 from chainrule.function import _apply_primitive
 from chainrule.ops import binary
 from chainrule.ops.promotion import promote
-from chainrule.ops.promotion import result_type as promote_dtype
 from chainrule.tensor import Tensor
 
 
@@ -251,184 +250,17 @@ class TensorMethods:
     def __getitem__(self, key: Any) -> Tensor:
         return ops.index(self, key)
 
-    def __setitem__(self, key: Any, value: Any) -> None:
-        if _records(self, value):
-            _rebase(self, ops.IndexPut, ops._key(key), ops._operand(value))
-            return
-        _check_writable(self, "setitem")
-        try:
-            self._data[ops._key(key)] = value._data if isinstance(value, Tensor) else value
-        except (ValueError, IndexError) as error:
-            raise type(error)(f"setitem: {error} (tensor of shape {tuple(self.shape)})") from None
-        self._vc[0] += 1
-
-    # -- in place -----------------------------------------------------------------------------
-    def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        other = other if alpha == 1 else other * alpha
-        return _inplace(self, ops.Add, np.add, other)
-
-    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
-        other = other if alpha == 1 else other * alpha
-        return _inplace(self, ops.Sub, np.subtract, other)
-
-    def mul_(self, other: Any) -> Tensor:
-        return _inplace(self, ops.Mul, np.multiply, other)
-
-    def div_(self, other: Any) -> Tensor:
-        return _inplace(self, ops.Div, np.true_divide, other)
-
-    def pow_(self, other: Any) -> Tensor:
-        return _inplace(self, ops.Pow, np.power, other)
-
-    def __iadd__(self, other: Any) -> Tensor:
-        return self.add_(other)
-
-    def __isub__(self, other: Any) -> Tensor:
-        return self.sub_(other)
-
-    def __imul__(self, other: Any) -> Tensor:
-        return self.mul_(other)
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self.div_(other)
-
-    def addcmul_(self, t1: Tensor, t2: Tensor, value: float = 1) -> Tensor:
-        return self.add_(t1 * t2 * value)
-
-    def addcdiv_(self, t1: Tensor, t2: Tensor, value: float = 1) -> Tensor:
-        return self.add_(t1 / t2 * value)
-
-    def zero_(self) -> Tensor:
-        return self.fill_(0)
-
-    def fill_(self, value: Any) -> Tensor:
-        """Set every element to value."""
-        if _records(self, value):
-            return _rebase(self, ops.IndexPut, (Ellipsis,), ops._operand(value))
-        _check_writable(self, "fill_")
-        self._data[...] = value._data if isinstance(value, Tensor) else value
-        self._vc[0] += 1
-        return self
-
-    def copy_(self, src: Any) -> Tensor:
-        """Copy src's values (broadcast to self's shape) into self."""
-        if _records(self, src):
-            return _rebase(self, ops.IndexPut, (Ellipsis,), ops._operand(src))
-        _check_writable(self, "copy_")
-        data = src._data if isinstance(src, Tensor) else np.asarray(src)
-        try:
-            np.copyto(self._data, data, casting="unsafe")
-        except ValueError:
-            raise ValueError(binary.broadcast_message("copy_", self._data, data)) from None
-        self._vc[0] += 1
-        return self
-
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        if _records(self):
-            return _rebase(self, ops.Clamp, min, max)
-        return self.copy_(ops.clamp(self, min, max))
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        with modes.no_grad():
-            return self.copy_(backend.rng().uniform(a, b, self.shape))
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        with modes.no_grad():
-            return self.copy_(backend.rng().normal(mean, std, self.shape))
-
-
-def _records(t: Tensor, *others: Any) -> bool:
-    """True when an in-place op on t must be recorded in the graph."""
-    return modes.grad_enabled and (
-        t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
-    )
-
-
-def _check_writable(t: Tensor, op: str) -> None:
-    if isinstance(t._data, np.generic):
-        # A 0-d result held as a NumPy scalar (fast, but immutable): give it memory to write
-        # into. Nothing can share a scalar's memory, so this changes no one else's values.
-        t._data = np.array(t._data)
-    if not getattr(t._data, "flags", None) or not t._data.flags.writeable:
-        raise RuntimeError(
-            f"{op}: this tensor is a read-only view (e.g. from expand) of shape "
-            f"{tuple(t.shape)}; clone() it before modifying it in place"
-        )
-
-
-def _inplace(t: Tensor, fn: Any, ufunc: Any, other: Any) -> Tensor:
-    if _records(t, other):
-        return _rebase(t, fn, ops._operand(other))
-    _check_writable(t, fn.__name__.lower() + "_")
-    b = other._data if isinstance(other, Tensor) else other
-    op = fn.__name__.lower() + "_"
-    result = promote_dtype(t, b)
-    if result is not None and not np.can_cast(result, t._data.dtype, "same_kind"):
-        raise RuntimeError(
-            f"{op}: result type {result} can't be cast to the desired output type "
-            f"{t._data.dtype} (the tensor modified in place)"
-        )
-    try:
-        ufunc(t._data, b, out=t._data, casting="unsafe")
-    except ValueError:
-        message = binary.broadcast_message(op, t._data, b) or (
-            f"{op}: the result does not fit in place into shape {tuple(t.shape)} (other has "
-            f"shape {tuple(np.shape(b))})"
-        )
-        raise ValueError(message) from None
-    t._vc[0] += 1
-    return t
-
-
-def _rebase(t: Tensor, fn: Any, *args: Any) -> Tensor:
-    """Run `fn(t, *args)` out of place, write the result into t, and make t its output."""
-    name = fn.__name__.lower()
-    if t.grad_fn is None and t._requires_grad:
-        raise RuntimeError(
-            f"{name} (in place): a leaf Variable that requires grad is being used in an in-place "
-            "operation; wrap it in `with cr.no_grad():` (as optimizers do) or use an out-of-place "
-            "op"
-        )
-    if t._base is not None:
-        # Also when the base does not require grad (x = zeros(4); x[:2].copy_(w)): the base's
-        # memory would change without it gaining the history, losing w's gradient silently.
-        raise RuntimeError(
-            f"{name} (in place): modifying a view of another tensor in place is not supported "
-            "when the operation is recorded; use an out-of-place operation (e.g. torch.where "
-            "or index_put) or write into the base tensor (x[i] = v)"
-        )
-    _check_writable(t, name)
-    # The old value must survive for nodes that saved it: give the new node a snapshot.
-    old = Tensor._make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr)
-    out = fn.apply(old, *args)
-    if out.shape != t.shape:
-        raise RuntimeError(
-            f"{name} (in place): the result of shape {tuple(out.shape)} does not fit in place "
-            f"into shape {tuple(t.shape)}"
-        )
-    if not np.can_cast(out.dtype, t.dtype, "same_kind"):
-        raise RuntimeError(
-            f"{name} (in place): result type {out.dtype} can't be cast to the tensor's dtype "
-            f"{t.dtype}"
-        )
-    t._data[...] = out._data
-    t._vc[0] += 1
-    node = out.grad_fn
-    if node is not None and node._saved:  # saved outputs now live in t: check t's versions
-        node._saved = tuple(
-            (t._data, nr, t._vc, t._vc[0]) if type(nr) is int else (a, nr, c, v)
-            for a, nr, c, v in node._saved
-        )
-    t.grad_fn, t._output_nr, t._requires_grad = node, 0, out._requires_grad
-    return t
-
 
 def install(cls: type) -> None:
-    """Copy the methods above onto Tensor."""
-    for name, value in vars(TensorMethods).items():
-        if name.startswith("__") and name.endswith("__") and name not in _DUNDERS:
-            continue
-        setattr(cls, name, value)
+    """Copy the methods above, and the in-place ones of tensor_inplace, onto Tensor."""
+    from chainrule.tensor_inplace import InPlaceMethods
+
+    for source in (TensorMethods, InPlaceMethods):
+        dunders = {name for name in vars(source) if name.startswith("__")} - _SKIP
+        for name, value in vars(source).items():
+            if name.startswith("__") and name.endswith("__") and name not in dunders:
+                continue
+            setattr(cls, name, value)
 
 
 # Class machinery that must not be copied (__hash__ is None here because __eq__ is defined).
@@ -442,7 +274,6 @@ _SKIP = {
     "__firstlineno__",
     "__static_attributes__",
 }
-_DUNDERS = {name for name in vars(TensorMethods) if name.startswith("__")} - _SKIP
 
 
 install(Tensor)
