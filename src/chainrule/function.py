@@ -96,6 +96,10 @@ class Node:
         if saved is _FREED:
             raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
         as_tensors = modes.grad_enabled or not self.fn._raw
+        if not as_tensors and len(saved) == 2:  # the common case (binary rules), unrolled
+            (a, _, ca, va), (b, _, cb, vb) = saved
+            if (ca is None or ca[0] == va) and (cb is None or cb[0] == vb):
+                return (a, b)
         out = []
         for index, (array, source, counter, version) in enumerate(saved):
             if counter is not None and counter[0] != version:
@@ -206,17 +210,26 @@ def _apply_primitive(cls: type[Function], args: tuple) -> Any:
     output (see benchmarks/NOTES.md)."""
     arrays = []
     needs = []
+    edges: list = []
+    meta: list = []
     record = False
     for a in args:
         if isinstance(a, Tensor):
-            arrays.append(a._data)
+            data = a._data
+            arrays.append(data)
             if a._requires_grad:
                 record = True
                 needs.append(True)
+                if a._base is not None:
+                    _check_view(a, cls)
+                edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a, 0))
+                meta.append((data.shape, data.dtype))
                 continue
         else:
             arrays.append(a)
         needs.append(False)
+        edges.append(None)
+        meta.append(None)
     record = record and modes.grad_enabled
     ctx = Node.__new__(Node)
     ctx.fn = cls
@@ -250,18 +263,6 @@ def _apply_primitive(cls: type[Function], args: tuple) -> Any:
     else:
         y._requires_grad = True
         y.grad_fn = ctx
-    edges = []
-    meta = []
-    for a, need in zip(args, needs, strict=True):
-        if need:
-            if a._base is not None:
-                _check_view(a, cls)
-            edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a, 0))
-            data = a._data
-            meta.append((data.shape, data.dtype))
-        else:
-            edges.append(None)
-            meta.append(None)
     ctx.next_edges = tuple(edges)
     ctx.input_meta = tuple(meta)
     if ctx._to_save:

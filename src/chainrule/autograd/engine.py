@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import modes
-from chainrule.function import Node
+from chainrule.function import _FREED, Node
 from chainrule.ops import dual
 from chainrule.tensor import Tensor
 
@@ -172,7 +172,7 @@ def _run(
         else:
             input_grads = (None,) * len(edges)
         if not retain_graph and node._saved is not None:
-            node.release()
+            node._saved = _FREED  # Node.release(), inlined
         meta = node.input_meta
         for i, edge in enumerate(edges):
             if edge is None:
@@ -211,7 +211,7 @@ def _run(
 def _count_dependencies(roots: list[Node]) -> dict[Node, int]:
     """How many edges lead into each node reachable from the roots (iterative DFS)."""
     dependencies: dict[Node, int] = {}
-    seen = set(roots)
+    roots_set = set(roots)
     stack = list(roots)
     while stack:
         node = stack.pop()
@@ -220,10 +220,12 @@ def _count_dependencies(roots: list[Node]) -> dict[Node, int]:
                 continue
             target = edge[0]
             if type(target) is Node:
-                dependencies[target] = dependencies.get(target, 0) + 1
-                if target not in seen:
-                    seen.add(target)
-                    stack.append(target)
+                if target in dependencies:
+                    dependencies[target] += 1
+                else:  # first visit (a root reached again was already walked from the start)
+                    dependencies[target] = 1
+                    if target not in roots_set:
+                        stack.append(target)
     return dependencies
 
 
