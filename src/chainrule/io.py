@@ -23,9 +23,6 @@ PathLike = str | os.PathLike[str]
 
 # The reference implementation refuses larger headers too; it bounds what a hostile file costs.
 _MAX_HEADER = 100_000_000
-# Reserved __metadata__ key holding the JSON structure of a nested state (see flatten_state).
-_STATE_KEY = "chainrule.state"
-_STATE_VERSION = 1
 # Opening bytes of the pickle-based formats that are refused, and what to call them.
 _PICKLE_MAGIC = {
     b"\x80": "a pickle file (protocol 2 or later, also what legacy torch.save writes)",
@@ -264,100 +261,6 @@ def load_metadata(path: PathLike) -> dict[str, str]:
         return _read_header(fh, path)[1]
 
 
-def _join(prefix: str, key: object) -> str:
-    """Dotted tensor name of ``key`` under ``prefix``."""
-    return f"{prefix}.{key}" if prefix else str(key)
-
-
-def _encode(value: Any, name: str, tensors: dict[str, np.ndarray]) -> Any:
-    """JSON skeleton of ``value``; arrays are moved into ``tensors`` under dotted names."""
-    # Tagged one-key objects keep what plain JSON would lose: int dict keys, tuples, arrays.
-    # Every Python dict becomes {"dict": ...}, so no JSON object is ever ambiguous.
-    if isinstance(value, np.generic) and value.dtype.newbyteorder("=") in _NAMES:
-        tag = "scalar"  # a numpy scalar keeps its dtype as a 0-d tensor
-    elif value is None or isinstance(value, bool | int | float | str):
-        return value
-    elif isinstance(value, Mapping):
-        items = []
-        for key, item in value.items():
-            if isinstance(key, bool) or not isinstance(key, int | str):
-                raise TypeError(f"{name or 'state'}: dict keys must be str or int, got {key!r}")
-            items.append([key, _encode(item, _join(name, key), tensors)])
-        return {"dict": items}
-    elif isinstance(value, list | tuple):
-        body = [_encode(item, _join(name, i), tensors) for i, item in enumerate(value)]
-        return body if isinstance(value, list) else {"tuple": body}
-    elif isinstance(value, np.ndarray) or callable(getattr(value, "numpy", None)):
-        tag = "tensor"
-    else:
-        raise TypeError(f"{name or 'state'}: cannot store a {type(value).__name__}")
-    if name in tensors:
-        raise ValueError(f"two entries share the tensor name {name!r}; make dotted keys unique")
-    tensors[name] = _as_array(value, name)
-    return {tag: name}
-
-
-def flatten_state(
-    state: Mapping[Any, Any], prefix: str = ""
-) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Split nested ``state`` into dotted-name arrays and metadata describing everything else."""
-    if not isinstance(state, Mapping):
-        raise TypeError(f"state must be a mapping, got {type(state).__name__}")
-    tensors: dict[str, np.ndarray] = {}
-    skeleton = _encode(state, prefix, tensors)
-    document = {"version": _STATE_VERSION, "root": skeleton}
-    return tensors, {_STATE_KEY: json.dumps(document, separators=(",", ":"))}
-
-
-def _decode(node: Any, tensors: Mapping[str, np.ndarray], used: set[str]) -> Any:
-    """Rebuild the value a skeleton node describes, taking arrays from ``tensors``."""
-    if node is None or isinstance(node, bool | int | float | str):
-        return node
-    if isinstance(node, list):
-        return [_decode(item, tensors, used) for item in node]
-    if isinstance(node, dict) and len(node) == 1:
-        [(tag, body)] = node.items()
-        if tag == "dict" and isinstance(body, list):
-            result = {}
-            for pair in body:
-                if not (isinstance(pair, list) and len(pair) == 2):
-                    raise ValueError(f"checkpoint structure: bad dict item {pair!r:.80}")
-                key, item = pair
-                if isinstance(key, bool) or not isinstance(key, int | str):
-                    raise ValueError(f"checkpoint structure: bad dict key {key!r:.80}")
-                result[key] = _decode(item, tensors, used)
-            return result
-        if tag == "tuple" and isinstance(body, list):
-            return tuple(_decode(item, tensors, used) for item in body)
-        if tag in ("tensor", "scalar") and isinstance(body, str):
-            if body not in tensors:
-                raise ValueError(f"checkpoint structure refers to missing tensor {body!r}")
-            used.add(body)
-            return tensors[body][()] if tag == "scalar" else tensors[body]
-    raise ValueError(f"checkpoint structure: malformed node {node!r:.80}")
-
-
-def unflatten_state(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> Any:
-    """Invert :func:`flatten_state`; without its metadata key, return ``tensors`` as a dict."""
-    if _STATE_KEY not in metadata:
-        return dict(tensors)
-    try:
-        document = json.loads(metadata[_STATE_KEY])
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(f"checkpoint structure is not valid JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("version") != _STATE_VERSION:
-        raise ValueError(f"checkpoint structure has no supported version ({_STATE_VERSION})")
-    used: set[str] = set()
-    try:
-        state = _decode(document.get("root"), tensors, used)
-    except RecursionError:
-        raise ValueError("checkpoint structure is nested too deeply") from None
-    unused = sorted(set(tensors) - used)
-    if unused:
-        raise ValueError(f"checkpoint has tensors its structure never mentions: {unused}")
-    return state
-
-
 def _is_flat(obj: Mapping[Any, Any]) -> bool:
     """Whether ``obj`` is a plain name-to-array dict that needs no structure metadata."""
     return all(
@@ -405,3 +308,8 @@ def load_tensors(path: PathLike) -> Any:
         return node
 
     return convert(load(path))
+
+
+# The nested-state encoding lives in its own module; it uses this module's array checks, so it
+# is imported last (and re-exported here, where callers look for it).
+from chainrule.state_format import _STATE_KEY, flatten_state, unflatten_state  # noqa: E402
