@@ -95,6 +95,7 @@ from chainrule.ops import (
     min,
     minimum,
     mul,
+    neg,
     permute,
     pow,
     relu,
@@ -116,10 +117,31 @@ from chainrule.ops import (
     where,
 )
 from chainrule.ops import add as add
+from chainrule.ops.composite import (
+    all,
+    any,
+    flip,
+    floor_divide,
+    masked_fill,
+    remainder,
+    repeat,
+    sort,
+    topk,
+    unbind,
+)
 
 clip = clamp
 
 __version__ = "0.1.0"
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product of two 2-D tensors."""
+    return a.mm(b)
+
+
+def square(x: Tensor) -> Tensor:
+    return x.square()
 
 
 def is_tensor(obj: object) -> bool:

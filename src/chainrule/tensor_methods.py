@@ -14,7 +14,7 @@ import numpy as np
 
 from chainrule import backend, ops
 from chainrule.function import _apply_primitive
-from chainrule.ops import binary
+from chainrule.ops import binary, composite
 from chainrule.ops.promotion import promote
 from chainrule.tensor import Tensor
 
@@ -144,6 +144,43 @@ class TensorMethods:
     reshape, view, permute, transpose = ops.reshape, ops.reshape, ops.permute, ops.transpose
     expand, squeeze, unsqueeze, flatten = ops.expand, ops.squeeze, ops.unsqueeze, ops.flatten
     split, chunk, gather = ops.split, ops.chunk, ops.gather
+
+    masked_fill, sort, topk = composite.masked_fill, composite.sort, composite.topk
+    unbind, repeat, flip = composite.unbind, composite.repeat, composite.flip
+    all, any = composite.all, composite.any
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return composite.floor_divide(self, _operand(other))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return composite.floor_divide(_operand(other), self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return composite.remainder(self, _operand(other))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return composite.remainder(_operand(other), self)
+
+    def new_zeros(self, *size: Any) -> Tensor:
+        """zeros of this tensor's dtype (torch.Tensor.new_zeros)."""
+        from chainrule.creation import zeros
+
+        return zeros(*size, dtype=self.dtype)
+
+    def new_ones(self, *size: Any) -> Tensor:
+        from chainrule.creation import ones
+
+        return ones(*size, dtype=self.dtype)
+
+    def new_full(self, size: Any, fill_value: Any) -> Tensor:
+        from chainrule.creation import full
+
+        return full(size, fill_value, dtype=self.dtype)
+
+    def new_tensor(self, data: Any) -> Tensor:
+        from chainrule.creation import tensor
+
+        return tensor(data, dtype=self.dtype)
 
     def square(self) -> Tensor:
         return ops.Mul.apply(self, self)

@@ -3,11 +3,13 @@
 from chainrule.nn import functional, init
 from chainrule.nn.layers import (
     MLP,
+    Dropout,
     Flatten,
     Identity,
     LeakyReLU,
     Linear,
     LogSoftmax,
+    ModuleList,
     ReLU,
     Sequential,
     Sigmoid,

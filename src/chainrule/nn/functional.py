@@ -25,6 +25,28 @@ log_softmax = ops.log_softmax
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices -> int64 one-hot rows."""
+    from chainrule.ops.composite import one_hot as _one_hot
+
+    return _one_hot(t, num_classes)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not
+    training); the mask comes from chainrule's seeded generator."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    from chainrule import backend
+
+    keep = backend.rng().random(x.shape) >= p
+    return x * (keep.astype(x.dtype) / (1.0 - p))
+
+
 def _check_reduction(reduction: str, op: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")

@@ -1,0 +1,141 @@
+"""More of PyTorch's tensor functions, as compositions of the primitives (no derivative code:
+autodiff differentiates them). Indices and masks they compute are constants."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from chainrule.ops.indexing import Gather
+from chainrule.tensor import Tensor, _check_dim
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """x with `value` where `mask` (a bool tensor broadcastable to x) is True."""
+    from chainrule.ops import where
+
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+    if np.broadcast_shapes(m.shape, x.shape) != x.shape:
+        raise ValueError(
+            f"masked_fill: mask of shape {m.shape} does not broadcast to the tensor's shape "
+            f"{tuple(x.shape)}"
+        )
+    return where(np.broadcast_to(m, x.shape), value, x)
+
+
+def _sorted_along(x: Tensor, dim: int, descending: bool, op: str) -> tuple[int, np.ndarray]:
+    axis = _check_dim(dim, x.ndim, op) if x.ndim else 0
+    data = np.asarray(x._data)
+    if data.ndim == 0:
+        return 0, np.zeros((), dtype=np.int64)
+    order = np.argsort(-data if descending else data, axis=axis, kind="stable")
+    return axis, order.astype(np.int64)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False) -> Any:
+    """(values, indices) sorted along dim; values carry gradients back to where they came from."""
+    axis, order = _sorted_along(x, dim, descending, "sort")
+    if x.ndim == 0:
+        return values_indices(x, Tensor._make(order))
+    return values_indices(Gather.apply(x, axis, order), Tensor._make(order))
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+    """The k largest (or smallest) entries along dim, as (values, indices)."""
+    axis = _check_dim(dim, x.ndim, "topk") if x.ndim else 0
+    size = x.shape[axis] if x.ndim else 1
+    if not 0 <= k <= size:
+        raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {size}")
+    axis, order = _sorted_along(x, dim, largest, "topk")
+    if x.ndim == 0:
+        return values_indices(x, Tensor._make(order))
+    index = np.take(order, np.arange(k), axis=axis)
+    return values_indices(Gather.apply(x, axis, index), Tensor._make(index))
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices of x along dim, each without that dim."""
+    axis = _check_dim(dim, x.ndim, "unbind")
+    lead = (slice(None),) * axis
+    return tuple(x[(*lead, i)] for i in range(x.shape[axis]))
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """x tiled sizes[i] times along each dim (torch.Tensor.repeat), by reshape and expand."""
+    from chainrule.ops import expand, reshape
+
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if len(sizes) < x.ndim:
+        raise ValueError(
+            f"repeat: give at least as many sizes ({len(sizes)}) as the tensor has dims ({x.ndim})"
+        )
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    interleaved = tuple(v for n in shape for v in (1, n))
+    grown = tuple(v for r, n in zip(sizes, shape, strict=True) for v in (r, n))
+    tiled = expand(reshape(x, interleaved), grown)
+    return reshape(tiled, tuple(r * n for r, n in zip(sizes, shape, strict=True)))
+
+
+def flip(x: Tensor, dims: Any) -> Tensor:
+    """x reversed along each of dims."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    key = [slice(None)] * x.ndim
+    for d in dims:
+        key[_check_dim(d, x.ndim, "flip")] = slice(None, None, -1)
+    return x[tuple(key)]
+
+
+def all(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    data = np.asarray(x._data)
+    if dim is None:
+        return Tensor._make(np.asarray(data.all()))
+    return Tensor._make(np.asarray(data.all(axis=_check_dim(dim, x.ndim, "all"), keepdims=keepdim)))
+
+
+def any(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    data = np.asarray(x._data)
+    if dim is None:
+        return Tensor._make(np.asarray(data.any()))
+    return Tensor._make(np.asarray(data.any(axis=_check_dim(dim, x.ndim, "any"), keepdims=keepdim)))
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    """floor(a / b), elementwise; not differentiable (PyTorch gives it no gradient either)."""
+    from chainrule.ops.promotion import promote
+
+    a, b = promote(a, b)
+    da = a._data if isinstance(a, Tensor) else a
+    db = b._data if isinstance(b, Tensor) else b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor._make(np.asarray(np.floor_divide(da, db)))
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    """a - b floor(a / b) (Python's sign convention, as torch.remainder); d/da = 1,
+    d/db = -floor(a / b) for floats."""
+    quotient = floor_divide(a, b)
+    if quotient.dtype.kind != "f":
+        return Tensor._make(np.asarray(np.remainder(_raw(a), _raw(b))))
+    return a - b * quotient
+
+
+def _raw(x: Any) -> Any:
+    return x._data if isinstance(x, Tensor) else x
+
+
+def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices (int) -> int64 one-hot rows (torch.nn.functional.one_hot)."""
+    labels = np.asarray(t._data)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: needs an integer tensor of class indices, got {labels.dtype}")
+    n = int(labels.max()) + 1 if num_classes == -1 and labels.size else num_classes
+    if labels.size and (labels.min() < 0 or labels.max() >= n):
+        raise IndexError(f"one_hot: class values must be in [0, {n - 1}] for {n} classes")
+    return Tensor._make(np.eye(n, dtype=np.int64)[labels])
