@@ -18,6 +18,9 @@ from chainrule.ops import binary, composite
 from chainrule.ops.promotion import promote
 from chainrule.tensor import Tensor
 
+# The float dtypes a Python float never widens (NumPy keeps the tensor's dtype for it).
+_FLOATS = frozenset({np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)})
+
 
 def _operand(x: Any) -> Any:
     """The other operand of an operator: tensors and numbers as they are, else converted."""
@@ -29,21 +32,33 @@ class TensorMethods:
 
     # -- arithmetic operators ----------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
+        if type(other) is float and self._data.dtype in _FLOATS:  # nothing to promote
+            return _apply_primitive(ops.Add, (self, other))
         return _apply_primitive(ops.Add, promote(self, _operand(other)))
 
     def __radd__(self, other: Any) -> Tensor:
+        if type(other) is float and self._data.dtype in _FLOATS:
+            return _apply_primitive(ops.Add, (other, self))
         return _apply_primitive(ops.Add, promote(_operand(other), self))
 
     def __sub__(self, other: Any) -> Tensor:
+        if type(other) is float and self._data.dtype in _FLOATS:  # nothing to promote
+            return _apply_primitive(ops.Sub, (self, other))
         return _apply_primitive(ops.Sub, promote(self, _operand(other)))
 
     def __rsub__(self, other: Any) -> Tensor:
+        if type(other) is float and self._data.dtype in _FLOATS:
+            return _apply_primitive(ops.Sub, (other, self))
         return _apply_primitive(ops.Sub, promote(_operand(other), self))
 
     def __mul__(self, other: Any) -> Tensor:
+        if type(other) is float and self._data.dtype in _FLOATS:  # nothing to promote
+            return _apply_primitive(ops.Mul, (self, other))
         return _apply_primitive(ops.Mul, promote(self, _operand(other)))
 
     def __rmul__(self, other: Any) -> Tensor:
+        if type(other) is float and self._data.dtype in _FLOATS:
+            return _apply_primitive(ops.Mul, (other, self))
         return _apply_primitive(ops.Mul, promote(_operand(other), self))
 
     def __truediv__(self, other: Any) -> Tensor:
@@ -53,9 +68,13 @@ class TensorMethods:
         return ops.div(other, self)
 
     def __pow__(self, other: Any) -> Tensor:
+        if type(other) is float and self._data.dtype in _FLOATS:  # nothing to promote
+            return _apply_primitive(ops.Pow, (self, other))
         return _apply_primitive(ops.Pow, promote(self, _operand(other)))
 
     def __rpow__(self, other: Any) -> Tensor:
+        if type(other) is float and self._data.dtype in _FLOATS:
+            return _apply_primitive(ops.Pow, (other, self))
         return _apply_primitive(ops.Pow, promote(_operand(other), self))
 
     def __matmul__(self, other: Any) -> Tensor:
