@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd.grad import grad
+from chainrule.check.hints import guess_mistake
 from chainrule.modes import enable_grad, no_grad
 from chainrule.tensor import Tensor
 from chainrule.viz.format import number
@@ -311,7 +312,7 @@ def _check_point(
                     Mismatch(name, index, float(c[index]), float(a[index]), float(fd[index]))
                 )
         if bad.any() and result.hint is None:
-            result.hint = _hint(c, a, bad, {**values, **extra})
+            result.hint = guess_mistake(c, a, bad, {**values, **extra})
     result.ok = not result.mismatches
     return result, tuple(out.shape)
 
@@ -377,27 +378,3 @@ def _claimed_array(array: np.ndarray, shape: tuple, name: str) -> np.ndarray:
         f"check.derivation: my_grad's result for {name} has shape {array.shape}, expected "
         f"{shape} (output shape + input shape)"
     )
-
-
-def _hint(c: np.ndarray, a: np.ndarray, bad: np.ndarray, values: Mapping[str, Any]) -> str | None:
-    """A guess at the mistake: a constant factor (a missing beta?), a sign, a transpose."""
-    if c.ndim == 2 and c.shape[0] == c.shape[1] and np.allclose(c.T, a, rtol=1e-5, atol=1e-9):
-        return "yours is the transpose of the right Jacobian: rows are outputs, columns inputs"
-    mask = bad & (np.abs(a) > 1e-12)
-    if not mask.any():
-        return None
-    ratios = c[mask] / a[mask]
-    r = float(np.median(ratios))
-    if not np.allclose(ratios, r, rtol=1e-4) or not np.isfinite(r):
-        return None
-    if np.isclose(r, -1.0):
-        return "yours has the opposite sign everywhere it differs"
-    beta = values.get("beta")
-    if beta is not None and np.ndim(beta) == 0:
-        if np.isclose(r * float(beta), 1.0):
-            return f"yours is 1/beta times the right value (beta = {number(beta)}): a missing beta?"
-        if np.isclose(r, float(beta)):
-            return f"yours is beta times the right value (beta = {number(beta)}): an extra beta?"
-    if mask.sum() < 2:  # one entry: any ratio is "constant", so it says nothing
-        return None
-    return f"yours is {number(r)} times the right value where it differs: a constant factor?"
