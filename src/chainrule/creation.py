@@ -85,12 +85,6 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array)
 
 
-def _filled(fill: Any, size: tuple[Any, ...], dtype: Any, requires_grad: bool) -> Tensor:
-    shape = _size(size)
-    d = _dtype(dtype, floating=not isinstance(fill, (int, np.integer)) or isinstance(fill, float))
-    return tensor(np.full(shape, fill, dtype=d), requires_grad=requires_grad)
-
-
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return tensor(np.zeros(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
 

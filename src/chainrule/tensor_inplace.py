@@ -114,10 +114,7 @@ def _records(t: Tensor, *others: Any) -> bool:
 
 
 def _check_writable(t: Tensor, op: str) -> None:
-    if isinstance(t._data, np.generic):
-        # A 0-d result held as a NumPy scalar (fast, but immutable): give it memory to write
-        # into. Nothing can share a scalar's memory, so this changes no one else's values.
-        t._data = np.array(t._data)
+    t._memory()  # a 0-d result held as a NumPy scalar gets memory to write into
     if not getattr(t._data, "flags", None) or not t._data.flags.writeable:
         raise RuntimeError(
             f"{op}: this tensor is a read-only view (e.g. from expand) of shape "

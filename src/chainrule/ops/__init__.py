@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
+from chainrule.creation import as_tensor
 from chainrule.ops.binary import Add, Div, Maximum, Minimum, Mul, Pow, Sub, Where
+from chainrule.ops.composite import values_indices
 from chainrule.ops.elementwise import (
     Abs,
     Cast,
@@ -33,6 +35,7 @@ from chainrule.ops.elementwise import (
 from chainrule.ops.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
 from chainrule.ops.linalg import Linear, Matmul
 from chainrule.ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
+from chainrule.ops.operands import operand as _operand
 from chainrule.ops.promotion import promote
 from chainrule.ops.reduction import Amax, Amin, LogSumExp, Sum, normalize_dims, reduced_shape
 from chainrule.ops.shape import Cat, Expand, Permute, Reshape
@@ -67,29 +70,6 @@ PRIMITIVES: tuple[type[Primitive], ...] = (
     Matmul, Linear, Softmax, LogSoftmax,
     CrossEntropy, BinaryCrossEntropyWithLogits, BinaryCrossEntropy,
 )  # fmt: skip
-
-values_indices = namedtuple("values_indices", ["values", "indices"])
-
-
-def _operand(x: Any) -> Any:
-    """Tensors and Python numbers pass through; array-likes become arrays (constants)."""
-    if isinstance(x, (Tensor, int, float, bool)):
-        return x
-    if isinstance(x, (list, tuple)):
-        return np.asarray(x, dtype=backend.get_default_dtype() if _has_float(x) else None)
-    return x
-
-
-def _has_float(x: Any) -> bool:
-    return np.asarray(x).dtype.kind == "f"
-
-
-def as_tensor(x: Any) -> Tensor:
-    if isinstance(x, Tensor):
-        return x
-    from chainrule.creation import tensor
-
-    return tensor(x)
 
 
 # -- elementwise ------------------------------------------------------------------------------

@@ -10,25 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.creation import as_tensor
 from chainrule.ops.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
+from chainrule.ops.operands import operand
 from chainrule.ops.reduction import normalize_dims
 from chainrule.ops.shape import Cat, Expand, Permute, Reshape
 from chainrule.tensor import Tensor, _check_dim
-
-
-def _as_tensor(x: Any) -> Tensor:
-    if isinstance(x, Tensor):
-        return x
-    from chainrule.creation import tensor
-
-    return tensor(x)
-
-
-def _value(x: Any) -> Any:
-    """A value operand: Tensors and Python numbers as they are, array-likes as arrays."""
-    from chainrule.ops import _operand
-
-    return _operand(x)
 
 
 # -- shapes -----------------------------------------------------------------------------------
@@ -100,7 +87,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim."""
-    tensors = [_as_tensor(t) for t in tensors]
+    tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     ndim = tensors[0].ndim
@@ -117,7 +104,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along a new dim."""
-    tensors = [_as_tensor(t) for t in tensors]
+    tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
     shape = tensors[0].shape
@@ -176,7 +163,7 @@ def index(x: Tensor, key: Any) -> Tensor:
 
 def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
     """Out-of-place x[key] = value."""
-    return IndexPut.apply(x, _key(key), _value(value))
+    return IndexPut.apply(x, _key(key), operand(value))
 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
