@@ -9,11 +9,15 @@ pickle-based formats (``torch.save``) are refused outright.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
+import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+import sys
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -23,6 +27,17 @@ PathLike = str | os.PathLike[str]
 
 # The reference implementation refuses larger headers too; it bounds what a hostile file costs.
 _MAX_HEADER = 100_000_000
+# NumPy refuses arrays with more dimensions (and shapes whose extents overflow its index type).
+_MAX_DIMS = 64
+# Non-contiguous or byte-swapped arrays are written in pieces of about this size, so saving never
+# holds a second copy of a large tensor (contiguous little-endian ones are written in place).
+_CHUNK_BYTES = 1 << 20
+# Temp files are named `.<target name>.<pid>.<16 hex>.chainrule.tmp` beside the target, so a later
+# save can recognise one a killed process left behind, and tell whose it is.
+_TEMP_SUFFIX = ".chainrule.tmp"
+_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{16}\.chainrule\.tmp")
+# Where a pid cannot be checked, only temps older than this process are taken as abandoned.
+_STARTED = time.time()
 # Opening bytes of the pickle-based formats that are refused, and what to call them.
 _PICKLE_MAGIC = {
     b"\x80": "a pickle file (protocol 2 or later, also what legacy torch.save writes)",
@@ -42,6 +57,14 @@ _DTYPES: dict[str, np.dtype] = {name: np.dtype(code) for name, code in {
 _NAMES: dict[np.dtype, str] = {
     dtype.newbyteorder("="): name for name, dtype in _DTYPES.items() if name != "BF16"
 }
+
+
+class CheckpointError(ValueError, RuntimeError):
+    """A file that is not a valid checkpoint. The message starts with the file's path.
+
+    It subclasses both ``ValueError`` (what Python code expects for bad data) and
+    ``RuntimeError`` (what ``torch.load`` raises for a corrupt file), so either habit catches it.
+    """
 
 
 class _Entry(NamedTuple):
@@ -67,37 +90,130 @@ def _as_array(value: Any, name: str) -> np.ndarray:
     return array
 
 
-def _write_atomic(path: Path, chunks: Iterator[bytes]) -> None:
-    """Write ``chunks`` to a sibling temporary file, fsync it, then rename it over ``path``."""
+def _save_error(exc: OSError, path: PathLike, target: Path) -> OSError:
+    """``exc`` reworded to name the path the caller asked for (not the temp file); the errno,
+    and so the OSError subclass, is kept."""
+    detail = exc.strerror or str(exc)
+    if exc.errno == errno.ENOENT and not target.parent.is_dir():
+        detail = f"directory {target.parent} does not exist"
+    message = f"cannot save to {path}: {detail}"
+    # OSError(errno, ...) picks the matching subclass (FileNotFoundError, PermissionError, ...).
+    return OSError(exc.errno, message) if exc.errno is not None else OSError(message)
+
+
+def _save_target(path: PathLike) -> Path:
+    """The file to replace: symlinks are followed (as torch.save and open() do), so saving onto
+    a link updates what it points to and keeps the link; a dangling link creates its target."""
+    target = Path(os.path.realpath(path))
+    if target.is_symlink():  # realpath stops where links loop
+        code = errno.ELOOP
+        raise OSError(code, f"cannot save to {path}: {os.strerror(code)}")
+    if target.is_dir():
+        code = errno.EISDIR
+        raise OSError(code, f"cannot save to {path}: it is a directory")
+    return target
+
+
+def _pid_alive(pid: int) -> bool | None:
+    """Whether process ``pid`` exists; None where that cannot be asked (Windows)."""
+    if os.name != "posix":
+        return None
+    try:
+        os.kill(pid, 0)  # signal 0 only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    except (OSError, OverflowError):
+        return None
+    return True
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Delete temp files of ``target`` whose writer is gone (killed mid-save), never one that a
+    live process may still be writing: a job that keeps crashing must not fill the disk."""
+    prefix = f".{target.name}."
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return  # opening the temp file will report the problem with the folder
+    for name in names:
+        match = _TEMP_NAME.fullmatch(name) if name.startswith(prefix) else None
+        if match is None or match["name"] != target.name:
+            continue
+        pid = int(match["pid"])
+        if pid <= 0 or pid == os.getpid():  # another thread of this process may be saving
+            continue
+        path = target.parent / name
+        alive = _pid_alive(pid)
+        with contextlib.suppress(OSError):  # another saver may have removed it first
+            if alive is False or (alive is None and path.stat().st_mtime < _STARTED):
+                os.unlink(path)
+
+
+def _write_atomic(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """Stream ``write`` into a sibling temporary file, fsync it, then rename it over ``path``."""
+    target = _save_target(path)
+    _remove_stale_temps(target)
     # Same directory, because os.replace is only atomic within one filesystem.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    # os.open with 0o666 honours the umask, unlike tempfile's private 0o600 files.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(8)}{_TEMP_SUFFIX}")
+    try:
+        # os.open with 0o666 honours the umask, unlike tempfile's private 0o600 files.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(tmp, flags, 0o666)
+    except OSError as exc:
+        raise _save_error(exc, path, target) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _save_error(exc, path, target) from exc
         raise
     # Persist the rename itself; directories cannot be opened this way on Windows.
     with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        dir_fd = os.open(target.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
 
 
+def _write_array(fh: BinaryIO, array: np.ndarray) -> None:
+    """Write ``array``'s bytes in C order, little-endian, without copying it whole."""
+    little = array.dtype.newbyteorder("<")
+    if array.size == 0:
+        return
+    if array.dtype == little and array.flags.c_contiguous:
+        fh.write(array.reshape(-1).view(np.uint8))  # straight from the array's memory
+        return
+    chunk = _CHUNK_BYTES
+    if array.nbytes <= chunk:
+        fh.write(np.ascontiguousarray(array, dtype=little).reshape(-1).view(np.uint8))
+        return
+    # Split off the fewest leading axes whose remaining block fits in a chunk, then copy a run
+    # of those blocks at a time along the last split axis: few, chunk-sized writes.
+    shape = array.shape
+    split = next(
+        (k for k in range(1, array.ndim) if math.prod(shape[k:]) * array.itemsize <= chunk),
+        array.ndim,
+    )
+    rows = max(1, chunk // (math.prod(shape[split:]) * array.itemsize))
+    for index in np.ndindex(*shape[: split - 1]):
+        for start in range(0, shape[split - 1], rows):
+            block = array[(*index, slice(start, start + rows))]
+            fh.write(np.ascontiguousarray(block, dtype=little).reshape(-1).view(np.uint8))
+
+
 def save_file(
     tensors: Mapping[str, Any], path: PathLike, metadata: Mapping[str, str] | None = None
 ) -> None:
     """Write ``tensors`` (arrays or objects with ``.numpy()``) to a safetensors file atomically."""
-    path = Path(path)
     arrays: dict[str, np.ndarray] = {}
     for name, value in tensors.items():
         if not isinstance(name, str):
@@ -126,14 +242,15 @@ def save_file(
     encoded = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     encoded += b" " * (-len(encoded) % 8)
 
-    def chunks() -> Iterator[bytes]:
-        yield len(encoded).to_bytes(8, "little")
-        yield encoded
+    def write(fh: BinaryIO) -> None:
+        # The header is known from shapes and dtypes alone, so the data can follow it straight
+        # from each array's memory: no in-memory image of the file.
+        fh.write(len(encoded).to_bytes(8, "little"))
+        fh.write(encoded)
         for name in layout:
-            little = arrays[name].dtype.newbyteorder("<")
-            yield np.ascontiguousarray(arrays[name], dtype=little).tobytes()
+            _write_array(fh, arrays[name])
 
-    _write_atomic(path, chunks())
+    _write_atomic(path, write)
 
 
 def _is_count(value: object) -> bool:
@@ -152,7 +269,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _parse_entry(
-    name: str, info: Any, buffer_size: int, fail: Callable[[str], ValueError]
+    name: str, info: Any, buffer_size: int, fail: Callable[[str], CheckpointError]
 ) -> _Entry:
     """Validate one header entry against its dtype and the buffer size."""
     where = f"tensor {name!r}"
@@ -166,7 +283,11 @@ def _parse_entry(
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))):
         raise fail(f"{where}: data_offsets must be two non-negative integers, got {offsets!r}")
     begin, end = offsets
-    needed = math.prod(shape) * _DTYPES[dtype].itemsize
+    itemsize = _DTYPES[dtype].itemsize
+    # NumPy multiplies the non-zero extents (even when another is 0) and refuses an overflow.
+    if len(shape) > _MAX_DIMS or math.prod(n for n in shape if n) * itemsize > sys.maxsize:
+        raise fail(f"{where}: shape {shape!r:.80} is larger than NumPy can hold")
+    needed = math.prod(shape) * itemsize
     if end < begin or end - begin != needed:
         raise fail(f"{where}: data_offsets {offsets} do not hold shape {shape} of {dtype}")
     if end > buffer_size:
@@ -177,8 +298,8 @@ def _parse_entry(
 def _read_header(fh: BinaryIO, path: Path) -> tuple[list[_Entry], dict[str, str], int]:
     """Validate the header of ``fh``; return its entries, metadata and buffer size."""
 
-    def fail(message: str) -> ValueError:
-        return ValueError(f"{path}: {message}")
+    def fail(message: str) -> CheckpointError:
+        return CheckpointError(f"{path}: {message}")
 
     size = os.fstat(fh.fileno()).st_size
     head = fh.read(8)
@@ -232,7 +353,7 @@ def _read(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         # One writable buffer for the whole file; each tensor is a view into it.
         buffer = bytearray(buffer_size)
         if fh.readinto(buffer) != buffer_size:
-            raise ValueError(f"{path}: file shrank while it was being read")
+            raise CheckpointError(f"{path}: file shrank while it was being read")
     tensors: dict[str, np.ndarray] = {}
     for entry in entries:
         stored = _DTYPES[entry.dtype]
@@ -288,7 +409,7 @@ def save(obj: Mapping[Any, Any], path: PathLike, metadata: Mapping[str, str] | N
 def load(path: PathLike) -> Any:
     """Load what :func:`save` wrote: the nested state, or a flat dict of arrays."""
     tensors, metadata = _read(path)
-    return unflatten_state(tensors, metadata)
+    return unflatten_state(tensors, metadata, source=path)
 
 
 def load_tensors(path: PathLike) -> Any:

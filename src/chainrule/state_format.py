@@ -5,12 +5,13 @@ file's `__metadata__` under a reserved key. Used by `chainrule.io.save` / `load`
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from chainrule.io import _NAMES, _as_array
+from chainrule.io import _NAMES, CheckpointError, _as_array
 
 # Reserved __metadata__ key holding the JSON structure of a nested state (see flatten_state).
 _STATE_KEY = "chainrule.state"
@@ -74,38 +75,55 @@ def _decode(node: Any, tensors: Mapping[str, np.ndarray], used: set[str]) -> Any
             result = {}
             for pair in body:
                 if not (isinstance(pair, list) and len(pair) == 2):
-                    raise ValueError(f"checkpoint structure: bad dict item {pair!r:.80}")
+                    raise CheckpointError(f"checkpoint structure: bad dict item {pair!r:.80}")
                 key, item = pair
                 if isinstance(key, bool) or not isinstance(key, int | str):
-                    raise ValueError(f"checkpoint structure: bad dict key {key!r:.80}")
+                    raise CheckpointError(f"checkpoint structure: bad dict key {key!r:.80}")
                 result[key] = _decode(item, tensors, used)
             return result
         if tag == "tuple" and isinstance(body, list):
             return tuple(_decode(item, tensors, used) for item in body)
         if tag in ("tensor", "scalar") and isinstance(body, str):
             if body not in tensors:
-                raise ValueError(f"checkpoint structure refers to missing tensor {body!r}")
+                raise CheckpointError(f"checkpoint structure refers to missing tensor {body!r}")
             used.add(body)
             return tensors[body][()] if tag == "scalar" else tensors[body]
-    raise ValueError(f"checkpoint structure: malformed node {node!r:.80}")
+    raise CheckpointError(f"checkpoint structure: malformed node {node!r:.80}")
 
 
-def unflatten_state(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> Any:
-    """Invert :func:`flatten_state`; without its metadata key, return ``tensors`` as a dict."""
+def unflatten_state(
+    tensors: Mapping[str, np.ndarray],
+    metadata: Mapping[str, str],
+    source: str | os.PathLike[str] | None = None,
+) -> Any:
+    """Invert :func:`flatten_state`; without its metadata key, return ``tensors`` as a dict.
+
+    A malformed structure raises :class:`~chainrule.io.CheckpointError`, prefixed with ``source``
+    (the file it came from) when given, so the message says which checkpoint is broken."""
+    try:
+        return _unflatten(tensors, metadata)
+    except CheckpointError as exc:
+        if source is None:
+            raise
+        raise CheckpointError(f"{source}: {exc}") from None
+
+
+def _unflatten(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> Any:
+    """The body of :func:`unflatten_state`, raising errors that do not name the file yet."""
     if _STATE_KEY not in metadata:
         return dict(tensors)
     try:
         document = json.loads(metadata[_STATE_KEY])
     except (ValueError, RecursionError) as exc:
-        raise ValueError(f"checkpoint structure is not valid JSON: {exc}") from None
+        raise CheckpointError(f"checkpoint structure is not valid JSON: {exc}") from None
     if not isinstance(document, dict) or document.get("version") != _STATE_VERSION:
-        raise ValueError(f"checkpoint structure has no supported version ({_STATE_VERSION})")
+        raise CheckpointError(f"checkpoint structure has no supported version ({_STATE_VERSION})")
     used: set[str] = set()
     try:
         state = _decode(document.get("root"), tensors, used)
     except RecursionError:
-        raise ValueError("checkpoint structure is nested too deeply") from None
+        raise CheckpointError("checkpoint structure is nested too deeply") from None
     unused = sorted(set(tensors) - used)
     if unused:
-        raise ValueError(f"checkpoint has tensors its structure never mentions: {unused}")
+        raise CheckpointError(f"checkpoint has tensors its structure never mentions: {unused}")
     return state

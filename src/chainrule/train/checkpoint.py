@@ -49,7 +49,7 @@ def load_checkpoint(
     state (with 'epoch' and 'history')."""
     state = io.load(path)
     if not isinstance(state, dict) or "model" not in state:
-        raise ValueError(f"{path}: not a chainrule training checkpoint (no 'model' entry)")
+        raise io.CheckpointError(f"{path}: not a chainrule training checkpoint (no 'model' entry)")
     model.load_state_dict(state["model"])
     if optimizer is not None and "optimizer" in state:
         optimizer.load_state_dict(state["optimizer"])
