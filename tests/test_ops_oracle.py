@@ -19,7 +19,7 @@ from helpers import Case, case, check_op, lib
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import ops
-from chainrule.ops.elementwise import Cast
+from chainrule.primitives.elementwise import Cast
 
 SHAPES = [(), (5,), (3, 4), (2, 1, 3)]
 PAIRS = [

@@ -247,7 +247,7 @@ class Tensor:
         product (dL/dself). `retain_graph` keeps saved values for another backward;
         `create_graph` records backward itself, for higher-order derivatives.
         """
-        from chainrule.autograd.engine import backward
+        from chainrule.engine import backward
 
         backward(self, gradient, retain_graph, create_graph, inputs)
 

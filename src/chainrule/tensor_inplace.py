@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend, modes, ops
-from chainrule.ops import binary
 from chainrule.ops.promotion import result_type as promote_dtype
+from chainrule.primitives import binary
 from chainrule.tensor import Tensor
 
 

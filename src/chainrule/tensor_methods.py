@@ -14,8 +14,9 @@ import numpy as np
 
 from chainrule import backend, ops
 from chainrule.function import _apply_primitive
-from chainrule.ops import binary, composite
+from chainrule.ops import composite
 from chainrule.ops.promotion import promote
+from chainrule.primitives import binary
 from chainrule.tensor import Tensor
 
 # The float dtypes a Python float never widens (NumPy keeps the tensor's dtype for it).

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from chainrule.autograd import functional
-from chainrule.autograd.engine import backward
 from chainrule.autograd.grad import grad
 from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from chainrule.engine import backward
 from chainrule.function import Function, Node
 from chainrule.modes import (
     detect_anomaly,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chainrule.autograd import engine
+from chainrule import engine
 from chainrule.tensor import Tensor
 
 

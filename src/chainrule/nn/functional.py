@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import creation, ops
-from chainrule.ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
+from chainrule.primitives.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
 from chainrule.tensor import Tensor
 
 relu = ops.relu

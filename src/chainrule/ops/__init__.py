@@ -15,30 +15,9 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.creation import as_tensor
-from chainrule.ops.binary import Add, Div, Maximum, Minimum, Mul, Pow, Sub, Where
 from chainrule.ops.composite import values_indices
-from chainrule.ops.elementwise import (
-    Abs,
-    Cast,
-    Clamp,
-    Cos,
-    Exp,
-    Log,
-    Neg,
-    Primitive,
-    Relu,
-    Sigmoid,
-    Sin,
-    Sqrt,
-    Tanh,
-)
-from chainrule.ops.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
-from chainrule.ops.linalg import Linear, Matmul
-from chainrule.ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
 from chainrule.ops.operands import operand as _operand
 from chainrule.ops.promotion import promote
-from chainrule.ops.reduction import Amax, Amin, LogSumExp, Sum, normalize_dims, reduced_shape
-from chainrule.ops.shape import Cat, Expand, Permute, Reshape
 from chainrule.ops.shaping import (  # shapes and indexing, re-exported here
     _key,
     cat,
@@ -58,18 +37,29 @@ from chainrule.ops.shaping import (  # shapes and indexing, re-exported here
     transpose,
     unsqueeze,
 )
-from chainrule.ops.softmax import LogSoftmax, Softmax
+from chainrule.primitives import PRIMITIVES  # the registry's primitives, re-exported
+from chainrule.primitives.binary import Add, Div, Maximum, Minimum, Mul, Pow, Sub, Where
+from chainrule.primitives.elementwise import (
+    Abs,
+    Cast,
+    Clamp,
+    Cos,
+    Exp,
+    Log,
+    Neg,
+    Relu,
+    Sigmoid,
+    Sin,
+    Sqrt,
+    Tanh,
+)
+from chainrule.primitives.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
+from chainrule.primitives.linalg import Linear, Matmul
+from chainrule.primitives.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
+from chainrule.primitives.reduction import Amax, Amin, LogSumExp, Sum, normalize_dims, reduced_shape
+from chainrule.primitives.shape import Cat, Expand, Permute, Reshape
+from chainrule.primitives.softmax import LogSoftmax, Softmax
 from chainrule.tensor import Tensor, _check_dim
-
-PRIMITIVES: tuple[type[Primitive], ...] = (
-    Neg, Exp, Log, Sqrt, Sin, Cos, Tanh, Sigmoid, Relu, Abs, Clamp, Cast,
-    Add, Sub, Mul, Div, Pow, Maximum, Minimum, Where,
-    Sum, Amax, Amin, LogSumExp,
-    Reshape, Permute, Expand, Cat,
-    Index, IndexAdd, IndexPut, Gather, ScatterAdd,
-    Matmul, Linear, Softmax, LogSoftmax,
-    CrossEntropy, BinaryCrossEntropyWithLogits, BinaryCrossEntropy,
-)  # fmt: skip
 
 
 # -- elementwise ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.ops.indexing import Gather
+from chainrule.primitives.indexing import Gather
 from chainrule.tensor import Tensor, _check_dim
 
 values_indices = namedtuple("values_indices", ["values", "indices"])

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from chainrule.creation import as_tensor
-from chainrule.ops.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
 from chainrule.ops.operands import operand
-from chainrule.ops.reduction import normalize_dims
-from chainrule.ops.shape import Cat, Expand, Permute, Reshape
+from chainrule.primitives.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
+from chainrule.primitives.reduction import normalize_dims
+from chainrule.primitives.shape import Cat, Expand, Permute, Reshape
 from chainrule.tensor import Tensor, _check_dim
 
 

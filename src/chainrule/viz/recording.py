@@ -26,11 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import modes
-from chainrule.autograd import engine
+from chainrule import engine, modes
 from chainrule.function import Node
 from chainrule.modes import enable_grad, no_grad
-from chainrule.ops import binary, elementwise
+from chainrule.primitives import binary, elementwise
 from chainrule.tensor import Tensor
 
 _counter = itertools.count()

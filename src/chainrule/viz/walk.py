@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.function import Node
-from chainrule.ops.binary import Binary
+from chainrule.primitives.binary import Binary
 from chainrule.tensor import Tensor
 from chainrule.viz.format import format_value
 from chainrule.viz.recording import recorded

@@ -10,14 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import is_symbolic, namespace
-from chainrule.function import Function
-from chainrule.ops import dual
-
-
-class Primitive(Function):
-    """A library primitive: forward on raw arrays, backward on arrays or Tensors."""
-
-    _raw = True
+from chainrule.primitives import dual
+from chainrule.primitives.base import Primitive
 
 
 class Neg(Primitive):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.ops import dual
-from chainrule.ops.elementwise import Primitive
+from chainrule.primitives import dual
+from chainrule.primitives.base import Primitive
 
 
 def matmul_message(a: Any, b: Any) -> str | None:

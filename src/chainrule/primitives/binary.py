@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import namespace
-from chainrule.ops import dual
-from chainrule.ops.elementwise import Primitive
+from chainrule.primitives import dual
+from chainrule.primitives.base import Primitive
 
 
 def _shape(a: Any) -> tuple[int, ...]:
@@ -33,7 +33,7 @@ def broadcast_message(op: str, *operands: Any) -> str | None:
     return None
 
 
-class Binary(Primitive):
+class Binary(Primitive, abstract=True):
     """Base of broadcasting binary ops: explains a shape mismatch by naming both shapes."""
 
     @classmethod

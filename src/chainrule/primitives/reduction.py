@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import is_symbolic, namespace
-from chainrule.ops import dual
-from chainrule.ops.elementwise import Primitive
+from chainrule.primitives import dual
+from chainrule.primitives.base import Primitive
 
 
 def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:

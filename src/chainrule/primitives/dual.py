@@ -4,6 +4,9 @@ A primitive's backward runs on arrays during a first-order backward (no graph, n
 Tensors under `create_graph=True` (recorded, so it can be differentiated again). Python operators,
 `.reshape`, `.mT` and indexing already mean the same on both; the few operations whose spelling
 differs between NumPy and Tensor live here, each dispatching on the type of its first argument.
+
+The Tensor branches find their primitive in the registry by name when they run, so the
+primitives can use this module without this module importing theirs (no import cycle).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import namespace
+from chainrule.primitives.base import primitive
 from chainrule.tensor import Tensor
 
 
@@ -21,7 +25,7 @@ def _is_tensor(a: Any) -> bool:
 def sum(a: Any, axis: tuple[int, ...] | None, keepdims: bool = False) -> Any:
 
     if _is_tensor(a):
-        return reduction.Sum.apply(a, axis, keepdims)
+        return primitive("Sum").apply(a, axis, keepdims)
     return a.sum(axis=axis, keepdims=keepdims)
 
 
@@ -29,7 +33,7 @@ def expand(a: Any, shape: tuple[int, ...]) -> Any:
     """Broadcast `a` to `shape` (a read-only view for arrays)."""
 
     if _is_tensor(a):
-        return shape_ops.Expand.apply(a, shape)
+        return primitive("Expand").apply(a, shape)
     return namespace(a).broadcast_to(a, shape)
 
 
@@ -50,13 +54,13 @@ def sum_to(a: Any, shape: tuple[int, ...]) -> Any:
 
 def exp(a: Any) -> Any:
 
-    return elementwise.Exp.apply(a) if _is_tensor(a) else namespace(a).exp(a)
+    return primitive("Exp").apply(a) if _is_tensor(a) else namespace(a).exp(a)
 
 
 def log(a: Any) -> Any:
 
     if _is_tensor(a):
-        return elementwise.Log.apply(a)
+        return primitive("Log").apply(a)
     xp = namespace(a)
     with _quiet(xp):
         return xp.log(a)
@@ -64,28 +68,29 @@ def log(a: Any) -> Any:
 
 def sin(a: Any) -> Any:
 
-    return elementwise.Sin.apply(a) if _is_tensor(a) else namespace(a).sin(a)
+    return primitive("Sin").apply(a) if _is_tensor(a) else namespace(a).sin(a)
 
 
 def cos(a: Any) -> Any:
 
-    return elementwise.Cos.apply(a) if _is_tensor(a) else namespace(a).cos(a)
+    return primitive("Cos").apply(a) if _is_tensor(a) else namespace(a).cos(a)
 
 
 def sigmoid(a: Any) -> Any:
     if _is_tensor(a):
-        return elementwise.Sigmoid.apply(a)
-    return elementwise.Sigmoid.forward(_NoSave(), a)
+        return primitive("Sigmoid").apply(a)
+    return primitive("Sigmoid").forward(_NoSave(), a)
 
 
 def log_softmax(a: Any, dim: int) -> Any:
     if _is_tensor(a):
-        return softmax.LogSoftmax.apply(a, dim, 1.0)
-    return softmax.LogSoftmax.forward(_NoSave(), a, dim, 1.0)
+        return primitive("LogSoftmax").apply(a, dim, 1.0)
+    return primitive("LogSoftmax").forward(_NoSave(), a, dim, 1.0)
 
 
 class _NoSave:
-    """A stand-in ctx for calling a primitive's forward as plain array math."""
+    """A stand-in ctx for calling a primitive's forward as plain array math (what forward
+    stores on it is dropped with it)."""
 
     def save_for_backward(self, *values: Any) -> None:
         pass
@@ -101,43 +106,43 @@ def sign(a: Any) -> Any:
 def where(condition: Any, a: Any, b: Any) -> Any:
 
     if _is_tensor(a) or _is_tensor(b):
-        return binary.Where.apply(condition, a, b)
+        return primitive("Where").apply(condition, a, b)
     cond = condition._data if _is_tensor(condition) else condition
     return namespace(cond).where(cond, a, b)
 
 
 def permute(a: Any, axes: tuple[int, ...]) -> Any:
 
-    return shape_ops.Permute.apply(a, axes) if _is_tensor(a) else a.transpose(axes)
+    return primitive("Permute").apply(a, axes) if _is_tensor(a) else a.transpose(axes)
 
 
 def index_add(g: Any, key: Any, shape: tuple[int, ...]) -> Any:
     """zeros(shape) with `g` added at `key` (repeated indices accumulate)."""
 
     if _is_tensor(g):
-        return indexing.IndexAdd.apply(g, key, shape)
-    return indexing.index_add_array(g, key, shape)
+        return primitive("IndexAdd").apply(g, key, shape)
+    return primitive("IndexAdd").forward(_NoSave(), g, key, shape)
 
 
 def gather(a: Any, dim: int, index: Any) -> Any:
 
     if _is_tensor(a):
-        return indexing.Gather.apply(a, dim, index)
-    return indexing.gather_array(a, dim, index)
+        return primitive("Gather").apply(a, dim, index)
+    return primitive("Gather").forward(_NoSave(), a, dim, index)
 
 
 def scatter_add(g: Any, dim: int, index: Any, shape: tuple[int, ...]) -> Any:
     """zeros(shape) with `g` added along `dim` at `index` (inverse of gather)."""
 
     if _is_tensor(g):
-        return indexing.ScatterAdd.apply(g, dim, index, shape)
-    return indexing.scatter_add_array(g, dim, index, shape)
+        return primitive("ScatterAdd").apply(g, dim, index, shape)
+    return primitive("ScatterAdd").forward(_NoSave(), g, dim, index, shape)
 
 
 def cast(a: Any, dtype: Any) -> Any:
 
     if _is_tensor(a):
-        return elementwise.Cast.apply(a, dtype)
+        return primitive("Cast").apply(a, dtype)
     return a.astype(dtype, copy=False)
 
 
@@ -156,15 +161,3 @@ class _quiet:
     def __exit__(self, *exc: object) -> None:
         if self._state is not None:
             self._state.__exit__(*exc)
-
-
-# The primitives import this module, so their modules are imported last (cycle-safe: they are
-# only looked up when a function above runs).
-from chainrule.ops import (  # noqa: E402
-    binary,
-    elementwise,
-    indexing,
-    reduction,
-    softmax,
-)
-from chainrule.ops import shape as shape_ops  # noqa: E402

@@ -19,7 +19,7 @@ import numpy as np
 
 from chainrule import modes
 from chainrule.function import _FREED, Node
-from chainrule.ops import dual
+from chainrule.primitives import dual
 from chainrule.tensor import Tensor
 
 
