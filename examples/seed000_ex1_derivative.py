@@ -4,15 +4,18 @@ Q1  f: R -> R, x -> a2 sigma(a1 x), parameters a1, a2 (no bias).
 Q2  NLL(x, y) = -y log sigma(f) - (1 - y) log(1 - sigma(f)) = -y f + log(1 + e^f).
 Q3  dL/do = -y + e^o / (1 + e^o) = sigmoid(o) - y;  dL/da2 = dL/do * sigma(a1 x);
     dL/da1 = dL/do * a2 sigma(a1 x)(1 - sigma(a1 x)) x.
-Run: python examples/seed000_ex1_derivative.py
+Run: python examples/seed000_ex1_derivative.py [--out DIR]
+     (drawings go to DIR; default: a new temporary folder, printed)
 """
 
 import math
 
-from _show import drawing, ledger, symbolic
+from _show import drawing, ledger, output_folder, symbolic
 
 import chainrule as cr
 from chainrule.nn import functional as F
+
+output_folder()  # read --out DIR first, so that --help and a bad argument answer at once
 
 x_value, y_value = 1.5, 1.0
 a1 = cr.tensor(0.8, dtype=cr.float64, requires_grad=True)

@@ -4,14 +4,17 @@ Q1  The operations it needs and their partial derivatives:
     multiply  d(x y)/dx = y,  d(x y)/dy = x;   add  d(x + y)/dx = d(x + y)/dy = 1;
     power     d(x^y)/dx = y x^(y-1),  d(x^y)/dy = x^y ln x.
 Q2  Draw the graph.
-Run: python examples/seed000_ex2_graph.py
+Run: python examples/seed000_ex2_graph.py [--out DIR]
+     (drawings go to DIR; default: a new temporary folder, printed)
 """
 
 import math
 
-from _show import drawing, ledger, symbolic
+from _show import drawing, ledger, output_folder, symbolic
 
 import chainrule as cr
+
+output_folder()  # read --out DIR first, so that --help and a bad argument answer at once
 
 d = cr.float64
 

@@ -6,14 +6,17 @@ Q2  grad_W2 L = grad_o L z^T,  grad_b2 L = grad_o L,  with z = ReLU(W1 x + b1)
 Q3  grad_W1 L = ((W2^T grad_o L) * 1[h >= 0]) x^T,  grad_b1 L = (W2^T grad_o L) * 1[h >= 0]
 Q4  one step of gradient descent: W^{t+1} = W^t - lr grad_W L (same for every W and b)
 Q5  the network as nodes with attributes, forward and backward functions
-Run: python examples/seed000_ex3_backprop.py
+Run: python examples/seed000_ex3_backprop.py [--out DIR]
+     (drawings go to DIR; default: a new temporary folder, printed)
 """
 
 import numpy as np
-from _show import drawing, ledger
+from _show import drawing, ledger, output_folder
 
 import chainrule as cr
 from chainrule.nn import functional as F
+
+output_folder()  # read --out DIR first, so that --help and a bad argument answer at once
 
 N, Z, M = 4, 5, 3  # input size, hidden size, classes
 cr.manual_seed(0)

@@ -1,13 +1,16 @@
 """Seed 001, §1.1 (warm-up): y = W x + b with W in R^{2x2}, x, b in R^2.
 
 dL/dW = (dL/dy) x^T (an outer product) and dL/db = dL/dy, for any upstream gradient dL/dy.
-Run: python examples/seed001_1_1_linear.py
+Run: python examples/seed001_1_1_linear.py [--out DIR]
+     (drawings go to DIR; default: a new temporary folder, printed)
 """
 
 import numpy as np
-from _show import drawing, ledger, symbolic
+from _show import drawing, ledger, output_folder, symbolic
 
 import chainrule as cr
+
+output_folder()  # read --out DIR first, so that --help and a bad argument answer at once
 
 W = cr.tensor([[0.2, -0.5], [1.5, 0.3]], dtype=cr.float64, requires_grad=True)
 b = cr.tensor([0.1, -0.2], dtype=cr.float64, requires_grad=True)

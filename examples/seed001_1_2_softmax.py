@@ -1,13 +1,16 @@
 """Seed 001, §1.2: the Jacobian of softmax with temperature beta.
 
 y_j = exp(beta x_j) / sum_i exp(beta x_i);  dy_j/dx_i = beta p_i (delta_ij - p_j).
-Run: python examples/seed001_1_2_softmax.py
+Run: python examples/seed001_1_2_softmax.py [--out DIR]
+     (drawings go to DIR; default: a new temporary folder, printed)
 """
 
 import numpy as np
-from _show import drawing, ledger, symbolic
+from _show import drawing, ledger, output_folder, symbolic
 
 import chainrule as cr
+
+output_folder()  # read --out DIR first, so that --help and a bad argument answer at once
 
 x = cr.tensor([0.3, -1.2, 2.0, 0.5], dtype=cr.float64)
 for beta in (0.5, 1.0, 3.0):

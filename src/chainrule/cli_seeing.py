@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -22,39 +23,149 @@ import numpy as np
 EXAMPLE = "a3*sigmoid(alpha*a1*x + (1-alpha)*a2*x)"
 
 
+class _ExpressionArguments:
+    """Parser behaviour for commands whose values are formulas (mixed into argparse's class).
+
+    A formula may start with '-' (`--grad -1/x**2`, `EXPR = -x*y`): argparse would take it for
+    an unknown option. Here a word with a single leading '-' is an option only when it is one of
+    this command's own (-h); `--grad=-x` and `--grad ' -x'` work as well. Usage errors are one
+    line, like every other error of these commands.
+    """
+
+    def _parse_optional(self, arg_string: str) -> Any:
+        if (
+            arg_string.startswith("-")
+            and not arg_string.startswith("--")
+            and len(arg_string) > 1
+            and arg_string.split("=", 1)[0] not in self._option_string_actions
+        ):
+            return None  # a value (a formula), not an option
+        return super()._parse_optional(arg_string)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:  # said here, by the command that got them, rather than by `chainrule`
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_parser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    base = sub._parser_class  # argparse's subparsers build each parser with this class
+    sub._parser_class = type("ExpressionParser", (_ExpressionArguments, base), {})
+    try:
+        return sub.add_parser(name, formatter_class=_Formatter, **kwargs)
+    finally:
+        sub._parser_class = base
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the descriptions' line breaks (they hold examples)."""
+
+
+def _describe(*paragraphs: str) -> str:
+    """Paragraphs filled to 79 columns, for a RawDescriptionHelpFormatter description."""
+    return "\n\n".join(textwrap.fill(p, 79, break_on_hyphens=False) for p in paragraphs)
+
+
+AT_HELP = "the variables' values, e.g. a1=0.5,a2=-1,x=[1,2] (a value may be negative: x=-1)"
+DASH_NOTE = (
+    "A formula that starts with '-' can follow its option directly (--grad -1/x**2) or with "
+    "'=' (--grad=-1/x**2)."
+)
+
+
 def add_parsers(sub: Any) -> None:
     """Add the graph, explain and check subparsers to `sub` (argparse subparsers)."""
-    graph = sub.add_parser("graph", help="draw the computational graph of an expression")
+    graph = _add_parser(
+        sub,
+        "graph",
+        help="draw the computational graph of an expression",
+        description=_describe(
+            "Draw the computational graph of EXPR at the --at values, with each node's value "
+            "and gradient and each edge's local derivative.",
+            "example: chainrule graph 'a3*sigmoid(a1*x)' --at a1=0.5,a3=2,x=1.5 --out graph.svg",
+        ),
+    )
     _common(graph)
-    graph.add_argument("--out", help="graph.svg, graph.png or graph.dot (default: DOT to stdout)")
+    graph.add_argument(
+        "--out",
+        help="the file to write: graph.svg, graph.png or graph.dot (default: DOT text to "
+        "standard output)",
+    )
     graph.add_argument("--no-local", action="store_true", help="no local derivatives on edges")
 
-    explain = sub.add_parser("explain", help="print the backward ledger of an expression")
+    explain = _add_parser(
+        sub,
+        "explain",
+        help="print the backward ledger of an expression",
+        description=_describe(
+            "Print the backward ledger of EXPR at the --at values: every node's local "
+            "derivative times the gradient flowing into it, in the order backprop visits them.",
+            "example: chainrule explain 'a3*sigmoid(a1*x)' --at a1=0.5,a3=2,x=1.5",
+        ),
+    )
     _common(explain)
-    explain.add_argument("--format", choices=["table", "markdown", "latex"], default="table")
+    explain.add_argument(
+        "--format",
+        choices=["table", "markdown", "latex"],
+        default="table",
+        help="how to print the ledger (default: table)",
+    )
 
-    check = sub.add_parser(
+    check = _add_parser(
+        sub,
         "check",
         help="check a hand-derived gradient against autodiff and finite differences",
-        description="Exit status: 0 when the gradient holds, 1 when it does not, 2 for bad input.",
+        description=_describe(
+            "Check a hand-derived derivative of EXPR against autodiff and central finite "
+            "differences, at the --at point, at random points and at hard cases (zeros, large "
+            "values). Points where EXPR is not differentiable are reported and skipped.",
+            DASH_NOTE,
+            "Exit status: 0 when the derivative holds, 1 when it does not, 2 for bad input.",
+            "example: chainrule check 'sigmoid(a*x)' --grad 'sigmoid(a*x)*(1-sigmoid(a*x))*x' "
+            "--wrt a",
+        ),
     )
-    check.add_argument("expr", help=f"the function, e.g. '{EXAMPLE}'")
+    check.add_argument("expr", metavar="EXPR", help=f"the function, e.g. '{EXAMPLE}'")
     check.add_argument(
         "--grad",
         action="append",
         required=True,
-        help="your formula for d EXPR / d WRT (once per --wrt name)",
+        metavar="FORMULA",
+        help="your formula for d EXPR / d WRT, in the same syntax as EXPR (once per --wrt "
+        "variable, in the same order)",
     )
-    check.add_argument("--wrt", required=True, help="the variable(s), comma-separated")
-    check.add_argument("--at", default="", help="the point, e.g. a1=0.5,x=1.5 (missing: random)")
-    check.add_argument("--points", type=int, default=5, help="points to try (default 5)")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--wrt", required=True, help="the variable(s), comma-separated, e.g. a1,a2")
+    check.add_argument(
+        "--at",
+        default="",
+        help=AT_HELP + " (default: random values for the variables left out)",
+    )
+    check.add_argument(
+        "--points",
+        type=int,
+        default=5,
+        help="how many points to check, the --at point and random ones (default: 5)",
+    )
+    check.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random-number seed for the random points (default: 0)",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("expr", help=f"the expression, e.g. '{EXAMPLE}'")
-    parser.add_argument("--at", required=True, help="values, e.g. a1=0.5,a2=-1,x=[1,2]")
-    parser.add_argument("--wrt", help="the variables that require grad (default: all)")
+    parser.add_argument(
+        "expr", metavar="EXPR", help=f"the expression, e.g. '{EXAMPLE}' (may start with '-')"
+    )
+    parser.add_argument("--at", required=True, help=AT_HELP + " (required)")
+    parser.add_argument(
+        "--wrt", help="the variables that require grad, comma-separated (default: all)"
+    )
 
 
 def _parse(text: str, what: str = "") -> Any:
@@ -118,36 +229,53 @@ def _build(args: argparse.Namespace) -> Any:
     expr = _parse(args.expr)
     env = _leaves(expr, _assignments(args.at), _names(args.wrt, expr))
     with record():
-        out = expr.evaluate(env)
+        out = _evaluate(expr, env)
     if not out.requires_grad:
         raise ValueError("the expression does not depend on any --wrt variable")
     return out
+
+
+def _evaluate(expr: Any, env: dict[str, Any], what: str = "") -> Any:
+    """expr at env; an error of evaluation (shapes that do not broadcast) on one line."""
+    from chainrule.expr import ExpressionError
+
+    try:
+        return expr.evaluate(env)
+    except ExpressionError as error:
+        raise ValueError(f"{what}{error.summary}: {expr.text}") from None
 
 
 def run_graph(args: argparse.Namespace) -> int:
     from chainrule.viz import draw
 
     out = _build(args)
-    seed = None if out.numel() == 1 else np.ones(out.shape, dtype=out.dtype)
-    out.backward(seed, retain_graph=True)
+    gradient = None if out.numel() == 1 else np.ones(out.shape, dtype=out.dtype)
+    out.backward(gradient, retain_graph=True)
     graph = draw(out, show_local=not args.no_local)
     if args.out is None:
         print(graph.source, end="")
         return 0
-    stem, ext = os.path.splitext(args.out)
+    try:
+        return _write_graph(graph, args.out)
+    except OSError as error:  # a folder that does not exist, no permission, ...
+        raise ValueError(f"--out: cannot write {args.out}: {error.strerror or error}") from None
+
+
+def _write_graph(graph: Any, out: str) -> int:
+    stem, ext = os.path.splitext(out)
     fmt = ext.lstrip(".").lower() or "svg"
     if fmt in ("dot", "gv"):
-        print(f"wrote {graph.render(args.out)}")
+        print(f"wrote {graph.render(out)}")
         return 0
     dot_path = graph.render(stem + ".dot")
     if shutil.which("dot") is None:
         print(
             f"wrote {dot_path} (DOT); Graphviz `dot` is not installed, so no {fmt.upper()}: "
-            f"install Graphviz, then run: dot -T{fmt} {dot_path} -o {args.out}"
+            f"install Graphviz, then run: dot -T{fmt} {dot_path} -o {out}"
         )
         return 0
-    graph.render(args.out, fmt)
-    print(f"wrote {args.out} and {dot_path}")
+    graph.render(out, fmt)
+    print(f"wrote {out} and {dot_path}")
     return 0
 
 
@@ -155,8 +283,8 @@ def run_explain(args: argparse.Namespace) -> int:
     from chainrule.explain import explain
 
     out = _build(args)
-    seed = None if out.numel() == 1 else np.ones(out.shape, dtype=out.dtype)
-    ledger = explain(out, gradient=seed)
+    gradient = None if out.numel() == 1 else np.ones(out.shape, dtype=out.dtype)
+    ledger = explain(out, gradient=gradient)
     render = {"table": ledger.table, "markdown": ledger.markdown, "latex": ledger.latex}
     print(render[args.format]().rstrip("\n"))
     return 0
@@ -164,6 +292,7 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from chainrule.check import derivation
+    from chainrule.viz.format import number
 
     expr = _parse(args.expr)
     wrt = _names(args.wrt, expr)
@@ -187,21 +316,30 @@ def run_check(args: argparse.Namespace) -> int:
     drawn = [n for n in expr.names if n not in at]
     for n in drawn:
         at[n] = float(np.round(rng.uniform(-2, 2), 3))
-    if drawn:
-        print("random values for " + ", ".join(f"{n}={at[n]}" for n in drawn))
-    inputs = {n: at[n] for n in expr.names}
+    # every value is a real number here: a list like [1, 2] would otherwise stay an integer
+    # array, which derivation keeps fixed (it takes integer arrays for class indices)
+    inputs = {n: _real(at[n]) for n in expr.names}
 
     def fn(**env: Any) -> Any:
-        return expr.evaluate(_float64(env))
+        return _evaluate(expr, _float64(env))
 
     def my_grad(**env: Any) -> Any:
         env = _float64(env)
-        values = [g.evaluate({n: env[n] for n in g.names}) for g in grads]
+        values = [_evaluate(g, {n: env[n] for n in g.names}, "--grad: ") for g in grads]
         return values[0] if len(values) == 1 else tuple(values)
 
-    report = derivation(fn, my_grad, inputs, wrt=wrt, points=args.points, seed=args.seed)
+    report = derivation(
+        fn, my_grad, inputs, wrt=wrt, points=args.points, seed=args.seed, drawn=drawn
+    )
+    if drawn:  # derivation draws them again where the function is not differentiable
+        used = report.points[0].values
+        print("random values for " + ", ".join(f"{n}={number(used[n], 6)}" for n in drawn))
     print(report)
     return 0 if report.ok else 1
+
+
+def _real(value: Any) -> Any:
+    return float(value) if isinstance(value, (int, float)) else np.asarray(value, np.float64)
 
 
 def _float64(env: dict[str, Any]) -> dict[str, Any]:
@@ -214,8 +352,21 @@ def _float64(env: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _quiet(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """The handler under np.errstate(all="ignore"): an infinite or NaN value is shown in the
+    drawing, the ledger or the report (log at 0 is -inf), so NumPy's warning only adds noise."""
+
+    def run(args: argparse.Namespace) -> int:
+        with np.errstate(all="ignore"):
+            return handler(args)
+
+    run.__name__ = run.__qualname__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "graph": run_graph,
-    "explain": run_explain,
-    "check": run_check,
+    "graph": _quiet(run_graph),
+    "explain": _quiet(run_explain),
+    "check": _quiet(run_check),
 }

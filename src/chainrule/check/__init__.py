@@ -2,8 +2,9 @@
 finite differences (`derivation`), and a failing gradient traced to the first primitive whose
 backward disagrees with its own forward (`per_node`, `gradcheck`)."""
 
-from chainrule.check.derivation import Mismatch, PointResult, Report, derivation
+from chainrule.check.derivation import derivation
 from chainrule.check.per_node import NodeCheck, NodeReport, gradcheck, per_node
+from chainrule.check.report import Mismatch, PointResult, Report
 
 __all__ = [
     "Mismatch",

@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from chainrule.autograd.grad import grad
+from chainrule.check.differences import NOT_FINITE, Differences, central_differences
 from chainrule.check.hints import guess_mistake
+from chainrule.check.report import Mismatch, PointResult, Report
 from chainrule.modes import enable_grad, no_grad
 from chainrule.tensor import Tensor
-from chainrule.viz.format import number
+from chainrule.viz.format import format_value, number
 
 BETAS = (10.0, 0.1)  # extreme temperatures tried when the function takes `beta`
 LARGE = 50.0  # scale of the large-magnitude points
+RETRIES = 10  # draws of a random point before reporting it as not differentiable
 
 
 # -- inputs: names, values, calls ----------------------------------------------------------------
@@ -106,80 +108,6 @@ def _accepts(fn: Callable, name: str, var_keyword: bool = False) -> bool:
     return any(p.name == name or (var_keyword and p.kind is p.VAR_KEYWORD) for p in params)
 
 
-# -- the report ----------------------------------------------------------------------------------
-@dataclass
-class Mismatch:
-    wrt: str
-    index: tuple[int, ...]
-    claimed: float
-    autodiff: float
-    numerical: float
-
-
-@dataclass
-class PointResult:
-    """One evaluation point: whether the hand gradient held there, and where it did not."""
-
-    label: str
-    values: dict[str, Any]
-    ok: bool
-    entries: int = 0
-    max_error: float = 0.0
-    mismatches: list[Mismatch] = field(default_factory=list)
-    skipped: str | None = None
-    hint: str | None = None
-    fd_error: float = 0.0
-
-
-class Report:
-    """The verdict of `derivation`: `.ok`, the points (`.points`), and `str(report)`."""
-
-    def __init__(self, wrt: list[str], points: list[PointResult], out_shape: tuple) -> None:
-        self.wrt, self.points, self.out_shape = wrt, points, out_shape
-        checked = [p for p in points if p.skipped is None]
-        self.ok = bool(checked) and all(p.ok for p in checked)
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    @property
-    def failures(self) -> list[PointResult]:
-        return [p for p in self.points if p.skipped is None and not p.ok]
-
-    def __str__(self) -> str:
-        what = "gradient" if self.out_shape == () else f"Jacobian (output {self.out_shape})"
-        lines = [f"derivation check of the {what} with respect to {', '.join(self.wrt)}:"]
-        for p in self.points:
-            if p.skipped is not None:
-                lines.append(f"  {p.label:<22} skipped: {p.skipped}")
-            elif p.ok:
-                lines.append(f"  {p.label:<22} holds (max |error| {number(p.max_error, 2)})")
-            else:
-                lines.append(
-                    f"  {p.label:<22} FAILS: {len(p.mismatches)} of {p.entries} entries differ"
-                )
-                for m in p.mismatches[:4]:
-                    at = f"[{', '.join(map(str, m.index))}]" if m.index else ""
-                    lines.append(
-                        f"      d/d{m.wrt}{at}: yours {number(m.claimed, 6)}, autodiff "
-                        f"{number(m.autodiff, 6)}, finite differences {number(m.numerical, 6)}"
-                    )
-                if len(p.mismatches) > 4:
-                    lines.append(f"      ... and {len(p.mismatches) - 4} more")
-                if p.hint:
-                    lines.append(f"      hint: {p.hint}")
-        n = len([p for p in self.points if p.skipped is None])
-        lines.append(
-            f"verdict: HOLDS at all {n} points"
-            if self.ok
-            else f"verdict: DOES NOT HOLD ({len(self.failures)} of {n} points fail)"
-        )
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return f"<Report ok={self.ok}: {len(self.points)} points>"
-
-
 # -- derivation ----------------------------------------------------------------------------------
 def derivation(
     fn: Callable[..., Tensor],
@@ -192,6 +120,7 @@ def derivation(
     atol: float = 1e-7,
     rtol: float = 1e-5,
     hard_cases: bool = True,
+    drawn: Sequence[str] = (),
 ) -> Report:
     """Check a hand-derived gradient (or Jacobian) `my_grad` of `fn`.
 
@@ -204,34 +133,64 @@ def derivation(
     Besides the given point: `points - 1` random points, and, with `hard_cases`, zeros, large
     magnitudes and extreme beta (when fn takes `beta`, or `beta` is one of the inputs).
 
+    A point where fn is not differentiable (fn, its finite difference or autodiff is not
+    finite there, or the one-sided slopes differ: a kink) is reported as such and skipped; the
+    verdict is over the other points. Random points that fall on one are drawn again, and so is
+    the given point's entry for each input named in `drawn` (values the caller drew at random,
+    as `chainrule check` does for variables without a value).
+
     >>> import chainrule as cr
     >>> f = lambda a, x: cr.sigmoid(a * x)
     >>> sig = lambda t: 1 / (1 + np.exp(-t))
     >>> cr.check.derivation(f, lambda a, x: sig(a * x) * (1 - sig(a * x)) * x,
     ...                     (0.5, 2.0), wrt="a").ok
     True
+    >>> r = cr.check.derivation(cr.sqrt, lambda x: 0.5 / np.sqrt(x), (0.0,))
+    >>> r.ok, r.points[0].skipped
+    (True, 'not differentiable at x=0 (f or the finite difference is not finite)')
     """
     point = _Inputs(fn, inputs)
     names = _wrt_names(point, wrt)
+    drawn = list(drawn)
+    unknown = [n for n in drawn if n not in point.values]
+    if unknown:
+        raise ValueError(f"check.derivation: drawn {unknown} are not inputs; inputs: {point.names}")
     rng = np.random.default_rng(seed)
-    cases: list[tuple[str, dict[str, Any], dict]] = [("given point", dict(point.values), {})]
+
+    def given() -> dict[str, Any]:
+        return {**point.values, **{n: _random(point, rng, 1.0)[n] for n in drawn}}
+
+    # (label, a fresh draw of the values or None for a fixed point, the values, extra kwargs)
+    cases: list[tuple[str, Callable | None, dict[str, Any], dict]] = [
+        ("given point", given if drawn else None, dict(point.values), {})
+    ]
     for k in range(1, points):
-        cases.append((f"random point {k}", _random(point, rng, 1.0), {}))
+        draw = lambda: _random(point, rng, 1.0)  # noqa: E731
+        cases.append((f"random point {k}", draw, draw(), {}))
     if hard_cases:
         zeros = {n: (np.zeros_like(v) if n != "beta" else v) for n, v in point.values.items()}
-        cases.append(("zeros", zeros, {}))
-        cases.append((f"large (×{LARGE:g})", _random(point, rng, LARGE), {}))
+        cases.append(("zeros", None, zeros, {}))
+        draw_large = lambda: _random(point, rng, LARGE)  # noqa: E731
+        cases.append((f"large (×{LARGE:g})", draw_large, draw_large(), {}))
         for beta in BETAS:
             if "beta" in point.values:
-                cases.append((f"beta = {beta:g}", {**point.values, "beta": np.float64(beta)}, {}))
+                values = {**point.values, "beta": np.float64(beta)}
+                cases.append((f"beta = {beta:g}", None, values, {}))
             elif _accepts(fn, "beta"):
-                cases.append((f"beta = {beta:g}", dict(point.values), {"beta": beta}))
+                cases.append((f"beta = {beta:g}", None, dict(point.values), {"beta": beta}))
     results, out_shape = [], ()
-    for label, values, extra in cases:
-        result, shape = _check_point(fn, my_grad, point, values, names, extra, atol, rtol)
-        result.label = label
-        results.append(result)
-        out_shape = shape if shape is not None else out_shape
+    # a point where fn is not differentiable says nothing about the derivation: the arithmetic
+    # warnings that find such points are answers, not news for the user
+    with np.errstate(all="ignore"):
+        for label, draw, values, extra in cases:
+            for _ in range(RETRIES if draw is not None else 1):
+                result, shape = _check_point(fn, my_grad, point, values, names, extra, atol, rtol)
+                if result.skipped is None or draw is None:
+                    break
+                values = draw()  # a random point that fell where fn is not differentiable
+            result.label = label
+            results.append(result)
+            out_shape = shape if shape is not None else out_shape
     return Report(names, results, out_shape)
 
 
@@ -279,10 +238,22 @@ def _check_point(
     if not isinstance(out, Tensor):
         raise TypeError(f"check.derivation: fn must return a Tensor, got {type(out).__name__}")
     if not np.isfinite(out._data).all():
-        result.skipped = "the function is not finite here"
+        result.skipped = _not_differentiable(values, names, None, NOT_FINITE)
         return result, None
     autodiff = _autodiff(out, [leaves[n] for n in names])
-    numerical = [_numerical(fn, point, values, n, extra) for n in names]
+    numerical = []
+    for n in names:
+        differences = _numerical(fn, point, values, n, extra, np.asarray(out._data))
+        if differences.problem is not None:
+            index, why = differences.problem
+            result.skipped = _not_differentiable(values, names, (n, index), why)
+            return result, None
+        numerical.append(differences.numerical)
+    if not all(np.isfinite(a).all() for a in autodiff):
+        # FD is finite and no kink was seen, so it is the engine's formula that breaks down
+        # here (0 * inf inside a chain rule): no answer to compare the hand derivation with
+        result.skipped = _not_differentiable(values, names, None, "autodiff is not finite")
+        return result, None
     with no_grad():
         claimed = point.call_as_given(
             my_grad, values, extra if _accepts(my_grad, "beta", True) else {}
@@ -336,25 +307,31 @@ def _autodiff(out: Tensor, leaves: list[Tensor]) -> list[np.ndarray]:
 
 
 def _numerical(
-    fn: Callable, point: _Inputs, values: dict, name: str, extra: dict, eps: float = 1e-6
-) -> np.ndarray:
-    """Central differences of fn in input `name`, shape out.shape + input.shape."""
-    base = np.array(values[name], dtype=np.float64)
-    flat = base.reshape(-1)
-    columns = []
-    with no_grad():
-        for k in range(flat.size):
-            h = eps * max(1.0, abs(flat[k]))
-            sides = []
-            for step in (h, -h):
-                moved = flat.copy()
-                moved[k] += step
-                out = point.call(fn, {**values, name: moved.reshape(base.shape)}, [name], extra)
-                sides.append(np.asarray(out._data, dtype=np.float64))
-            columns.append((sides[0] - sides[1]) / (2 * h))
-    out_shape = columns[0].shape if columns else ()
-    stacked = np.stack(columns, axis=-1) if columns else np.zeros((0,))
-    return stacked.reshape(tuple(out_shape) + base.shape)
+    fn: Callable, point: _Inputs, values: dict, name: str, extra: dict, f0: np.ndarray
+) -> Differences:
+    """Central differences of fn in input `name`, shape out.shape + input.shape, and where fn
+    is not differentiable in it."""
+
+    def moved(x: np.ndarray) -> np.ndarray:
+        with no_grad():
+            return point.call(fn, {**values, name: x}, [name], extra)._data
+
+    return central_differences(moved, values[name], f0)
+
+
+def _not_differentiable(
+    values: Mapping[str, Any], names: list[str], entry: tuple[str, int] | None, why: str
+) -> str:
+    """'not differentiable at x=0 (why)': at the entry where it was found, or at the wrt values."""
+    if entry is not None:
+        name, k = entry
+        v = np.asarray(values[name])
+        index = np.unravel_index(k, v.shape) if v.ndim else ()
+        where = f"{name}[{', '.join(map(str, index))}]" if index else name
+        at = f"{where}={number(float(v[index]) if v.ndim else float(v), 6)}"
+    else:
+        at = ", ".join(f"{n}={format_value(values[n], digits=6)}" for n in names)
+    return f"not differentiable at {at} ({why})"
 
 
 def _diagonal(j: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

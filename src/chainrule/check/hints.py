@@ -17,7 +17,7 @@ def guess_mistake(
     """A guess at the mistake: a constant factor (a missing beta?), a sign, a transpose."""
     if c.ndim == 2 and c.shape[0] == c.shape[1] and np.allclose(c.T, a, rtol=1e-5, atol=1e-9):
         return "yours is the transpose of the right Jacobian: rows are outputs, columns inputs"
-    mask = bad & (np.abs(a) > 1e-12)
+    mask = bad & (np.abs(a) > 1e-12) & np.isfinite(c)  # a ratio needs two finite numbers
     if not mask.any():
         return None
     ratios = c[mask] / a[mask]

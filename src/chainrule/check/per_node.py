@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule.autograd.gradcheck import GradcheckError
 from chainrule.autograd.gradcheck import gradcheck as _gradcheck
+from chainrule.check.differences import Differences, central_differences
 from chainrule.modes import enable_grad
 from chainrule.tensor import Tensor
 from chainrule.viz.format import format_value, number
@@ -35,6 +36,7 @@ class NodeCheck:
     max_error: float
     backward: np.ndarray
     numerical: np.ndarray
+    skipped: str | None = None  # why it was not compared: the forward is not differentiable
 
 
 class NodeReport:
@@ -43,6 +45,7 @@ class NodeReport:
     def __init__(self, checks: list[NodeCheck], nodes: int) -> None:
         self.checks, self.nodes = checks, nodes
         failures = [c for c in checks if not c.ok]
+        self.skipped = [c for c in checks if c.skipped is not None]
         self.first_failure: NodeCheck | None = failures[0] if failures else None
         self.failures = failures
         self.ok = not failures
@@ -52,6 +55,9 @@ class NodeReport:
 
     def __str__(self) -> str:
         head = f"per-node check: {self.nodes} nodes, {len(self.checks)} (node, input) pairs"
+        if self.skipped:
+            head += f" ({len(self.skipped)} skipped where the forward is not differentiable"
+            head += f", e.g. {self.skipped[0].op}: {self.skipped[0].skipped})"
         c = self.first_failure
         if c is None:
             return head + ": every backward agrees with finite differences of its forward"
@@ -96,23 +102,26 @@ def per_node(
                 f"check.per_node: input {i} is {t.dtype}; finite differences need float64 "
                 "inputs (use .double())"
             )
-    with record(), enable_grad():
-        out = fn(*inputs)
-    outs = out if isinstance(out, (tuple, list)) else (out,)
-    rng = np.random.default_rng(seed)
-    checks: list[NodeCheck] = []
-    count = 0
-    seen: set[int] = set()
-    for o in outs:
-        if not isinstance(o, Tensor) or o.grad_fn is None:
-            continue
-        walk = GraphWalk(o)
-        for node in walk.nodes:
-            if id(node) in seen:
+    # at a point where a primitive is not differentiable, its arithmetic overflows or divides
+    # by zero: the check reports that point, so NumPy's warnings would only repeat it as noise
+    with np.errstate(all="ignore"):
+        with record(), enable_grad():
+            out = fn(*inputs)
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        rng = np.random.default_rng(seed)
+        checks: list[NodeCheck] = []
+        count = 0
+        seen: set[int] = set()
+        for o in outs:
+            if not isinstance(o, Tensor) or o.grad_fn is None:
                 continue
-            seen.add(id(node))
-            count += 1
-            checks += _check_node(node, walk, len(seen), rng, eps, atol, rtol)
+            walk = GraphWalk(o)
+            for node in walk.nodes:
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                count += 1
+                checks += _check_node(node, walk, len(seen), rng, eps, atol, rtol)
     return NodeReport(checks, count)
 
 
@@ -136,47 +145,60 @@ def _check_node(
     for i, edge in enumerate(node.next_edges):
         if edge is None or analytic[i] is None or not rec.is_tensor[i]:
             continue
-        numerical = _numerical(node, rec, i, u, eps)
+        differences = _numerical(node, rec, i, u, eps)
+        numerical = differences.numerical
         a = np.asarray(analytic[i], dtype=np.float64)
-        with np.errstate(invalid="ignore"):
-            bad = ~(np.abs(a - numerical) <= atol + rtol * np.abs(numerical))
-            error = float(np.max(np.abs(a - numerical), initial=0.0))
+        bad = ~(np.abs(a - numerical) <= atol + rtol * np.abs(numerical))
+        error = float(np.max(np.abs(a - numerical), initial=0.0))
+        label = walk.input_label(node, i) or str(i)
+        skipped = None
+        if differences.problem is not None:
+            k, why = differences.problem
+            skipped = f"not differentiable at {_entry(label, rec.args[i], k)} ({why})"
+        elif not np.isfinite(a).all():
+            skipped = f"backward is not finite at {format_value(rec.args[i])} (its input {label})"
         out.append(
             NodeCheck(
                 step,
                 f"{walk.names[node_key(node, 0)]} = {walk.call(node)}",
                 node.fn.__name__,
-                walk.input_label(node, i) or str(i),
-                not bad.any(),
+                label,
+                skipped is not None or not bad.any(),
                 error,
                 a,
                 numerical,
+                skipped,
             )
         )
     return out
 
 
-def _numerical(node: Any, rec: Any, i: int, u: list[np.ndarray], eps: float) -> np.ndarray:
-    """d(u . forward)/d(input i) by central differences at the recorded inputs."""
-    base = np.array(rec.args[i], dtype=np.float64)
-    flat = base.reshape(-1)
-    grad = np.zeros(flat.size)
-    for k in range(flat.size):
-        h = eps * max(1.0, abs(flat[k]))
-        sides = []
-        for step in (h, -h):
-            moved = flat.copy()
-            moved[k] += step
-            args = list(rec.args)
-            args[i] = moved.reshape(base.shape).astype(np.asarray(rec.args[i]).dtype)
-            ys = forward_values(node, tuple(args))
-            sides.append(
-                sum(
-                    float(np.sum(np.asarray(y, np.float64) * g)) for y, g in zip(ys, u, strict=True)
-                )
-            )
-        grad[k] = (sides[0] - sides[1]) / (2 * h)
-    return grad.reshape(base.shape)
+def _numerical(node: Any, rec: Any, i: int, u: list[np.ndarray], eps: float) -> Differences:
+    """d(u . forward)/d(input i) by central differences at the recorded inputs, and whether the
+    forward is differentiable there."""
+    dtype = np.asarray(rec.args[i]).dtype
+
+    def projected(x: np.ndarray) -> float:
+        args = list(rec.args)
+        args[i] = x
+        ys = forward_values(node, tuple(args))
+        return _dot(ys, u)
+
+    f0 = _dot(rec.outputs, u)
+    return central_differences(projected, rec.args[i], np.float64(f0), eps, dtype)
+
+
+def _dot(ys: Any, u: list[np.ndarray]) -> float:
+    return sum(float(np.sum(np.asarray(y, np.float64) * g)) for y, g in zip(ys, u, strict=True))
+
+
+def _entry(label: str, value: Any, k: int) -> str:
+    """'x=0' or 'x[1]=0': the k-th (flat) entry of an input."""
+    v = np.asarray(value)
+    if v.ndim == 0:
+        return f"{label}={number(float(v), 6)}"
+    index = np.unravel_index(k, v.shape)
+    return f"{label}[{', '.join(map(str, index))}]={number(float(v[index]), 6)}"
 
 
 def gradcheck(fn: Callable[..., Any], inputs: Any, **kwargs: Any) -> bool:

@@ -36,6 +36,7 @@ FUNCTIONS: dict[str, Signature] = {
     "tanh": _UNARY,
     "relu": _UNARY,
     "abs": _UNARY,
+    "sign": _UNARY,
     "sin": _UNARY,
     "cos": _UNARY,
     "softmax": _SOFTMAX,
@@ -62,6 +63,7 @@ def _tensor(x: Any) -> Tensor:
 def chainrule_functions() -> dict[str, Callable[..., Any]]:
     """name -> implementation with chainrule ops (differentiable; works on SymPy tensors too)."""
     from chainrule import ops
+    from chainrule.ops import dual
 
     def unary(op: Callable[[Tensor], Tensor]) -> Callable[[Any], Tensor]:
         return lambda x: op(_tensor(x))
@@ -92,6 +94,7 @@ def chainrule_functions() -> dict[str, Callable[..., Any]]:
         "tanh": unary(ops.tanh),
         "relu": unary(ops.relu),
         "abs": unary(ops.abs),
+        "sign": unary(dual.sign),  # a constant, as in torch: its derivative is 0 where it exists
         "sin": unary(ops.sin),
         "cos": unary(ops.cos),
         "softmax": softmax_like(ops.softmax),
@@ -141,6 +144,7 @@ def sympy_functions() -> dict[str, Callable[..., Any]]:
         "tanh": unary(sympy.tanh),
         "relu": unary(lambda v: sympy.Max(v, 0)),
         "abs": unary(sympy.Abs),
+        "sign": unary(sympy.sign),
         "sin": unary(sympy.sin),
         "cos": unary(sympy.cos),
         "softmax": softmax,
