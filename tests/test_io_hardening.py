@@ -22,6 +22,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import io as cio
+from chainrule.io import safetensors as cio_format
 
 POSIX = sys.platform != "win32"
 TEMP = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]+\.chainrule\.tmp")
@@ -41,7 +42,7 @@ def old_writer_bytes(tensors: dict[str, Any], metadata: dict[str, str] | None) -
         offsets[name] = [position, position + arrays[name].nbytes]
         position += arrays[name].nbytes
     for name, array in arrays.items():
-        dtype = cio._NAMES[array.dtype.newbyteorder("=")]
+        dtype = cio_format._NAMES[array.dtype.newbyteorder("=")]
         header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": offsets[name]}
     encoded = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     encoded += b" " * (-len(encoded) % 8)
@@ -85,7 +86,7 @@ def stall(fd):  # the data is in the temp file; hang before the rename, until ki
     print("writing", flush=True)
     time.sleep(120)
 
-cio.os.fsync = stall
+os.fsync = stall
 cio.save({"w": np.full(1_000_000, 2.0), "step": 7}, sys.argv[1])
 """
 
@@ -153,7 +154,7 @@ def test_temp_name_is_recognisable_and_beside_the_target(
         seen.extend(p.name for p in tmp_path.iterdir())
         real_fsync(fd)
 
-    monkeypatch.setattr(cio.os, "fsync", spy)
+    monkeypatch.setattr(os, "fsync", spy)
     cio.save({"x": np.ones(2)}, tmp_path / "a.b.safetensors")
     match = next(TEMP.fullmatch(name) for name in seen if TEMP.fullmatch(name))
     assert match["name"] == "a.b.safetensors" and match["pid"] == str(os.getpid())
@@ -221,7 +222,7 @@ def test_streamed_file_is_byte_identical_to_the_old_writer(
     # A tiny chunk makes every strided array go through the chunk-wise path in many pieces.
     for chunk in (None, 1, 24, 1000):
         if chunk is not None:
-            monkeypatch.setattr(cio, "_CHUNK_BYTES", chunk)
+            monkeypatch.setattr(cio_format, "_CHUNK_BYTES", chunk)
         path = tmp_path / f"mixed{chunk}.safetensors"
         cio.save_file(tensors, path, {"run": "ünï"})
         assert path.read_bytes() == expected, chunk
@@ -425,7 +426,7 @@ def oracle_tensors(data: bytes) -> dict[str, np.ndarray]:
         if name == "__metadata__":
             continue
         begin, end = entry["data_offsets"]
-        dtype = cio._DTYPES[entry["dtype"]]
+        dtype = cio_format._DTYPES[entry["dtype"]]
         array = np.frombuffer(buffer[begin:end], dtype).reshape(entry["shape"])
         if entry["dtype"] == "BF16":  # the top 16 bits of a float32
             array = (array.astype(np.uint32) << 16).view(np.float32)
@@ -574,7 +575,7 @@ def test_failed_write_removes_its_temp_and_names_the_path(
             return getattr(self.fh, name)
 
     real_fdopen = os.fdopen
-    monkeypatch.setattr(cio.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
+    monkeypatch.setattr(os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
     with pytest.raises(OSError, match="No space left") as excinfo:
         cio.save({"w": np.zeros(1000)}, path)
     assert excinfo.value.errno == 28 and str(path) in str(excinfo.value)

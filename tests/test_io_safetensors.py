@@ -377,7 +377,7 @@ def test_failure_mid_write_removes_temp_file(
         seen.extend(leftovers(tmp_path))  # the temp file exists at this point
         raise OSError("disk full")
 
-    monkeypatch.setattr(cio.os, "fsync", failing_fsync)
+    monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="disk full"):
         cio.save_file({"x": np.ones(1000)}, path)
     assert len(seen) == 2 and any(name.endswith(".tmp") for name in seen)

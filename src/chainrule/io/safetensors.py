@@ -1,4 +1,4 @@
-"""Safetensors files, read and written without the safetensors package, and nested checkpoints.
+"""Safetensors files, read and written without the safetensors package.
 
 Layout: an 8-byte little-endian header length N, N bytes of UTF-8 JSON mapping each tensor
 name to its dtype, shape and ``data_offsets`` (plus an optional ``__metadata__`` object of
@@ -6,24 +6,17 @@ strings), then the tensors' little-endian bytes. Files are only ever parsed, nev
 pickle-based formats (``torch.save``) are refused outright.
 """
 
-from __future__ import annotations
-
-import contextlib
-import errno
 import json
 import math
 import os
-import re
-import secrets
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
-PathLike = str | os.PathLike[str]
+from chainrule.io.atomic import PathLike, _write_atomic
 
 # The reference implementation refuses larger headers too; it bounds what a hostile file costs.
 _MAX_HEADER = 100_000_000
@@ -32,12 +25,6 @@ _MAX_DIMS = 64
 # Non-contiguous or byte-swapped arrays are written in pieces of about this size, so saving never
 # holds a second copy of a large tensor (contiguous little-endian ones are written in place).
 _CHUNK_BYTES = 1 << 20
-# Temp files are named `.<target name>.<pid>.<16 hex>.chainrule.tmp` beside the target, so a later
-# save can recognise one a killed process left behind, and tell whose it is.
-_TEMP_SUFFIX = ".chainrule.tmp"
-_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{16}\.chainrule\.tmp")
-# Where a pid cannot be checked, only temps older than this process are taken as abandoned.
-_STARTED = time.time()
 # Opening bytes of the pickle-based formats that are refused, and what to call them.
 _PICKLE_MAGIC = {
     b"\x80": "a pickle file (protocol 2 or later, also what legacy torch.save writes)",
@@ -88,100 +75,6 @@ def _as_array(value: Any, name: str) -> np.ndarray:
     if array.dtype.newbyteorder("=") not in _NAMES:
         raise TypeError(f"tensor {name!r}: safetensors cannot store dtype {array.dtype}")
     return array
-
-
-def _save_error(exc: OSError, path: PathLike, target: Path) -> OSError:
-    """``exc`` reworded to name the path the caller asked for (not the temp file); the errno,
-    and so the OSError subclass, is kept."""
-    detail = exc.strerror or str(exc)
-    if exc.errno == errno.ENOENT and not target.parent.is_dir():
-        detail = f"directory {target.parent} does not exist"
-    message = f"cannot save to {path}: {detail}"
-    # OSError(errno, ...) picks the matching subclass (FileNotFoundError, PermissionError, ...).
-    return OSError(exc.errno, message) if exc.errno is not None else OSError(message)
-
-
-def _save_target(path: PathLike) -> Path:
-    """The file to replace: symlinks are followed (as torch.save and open() do), so saving onto
-    a link updates what it points to and keeps the link; a dangling link creates its target."""
-    target = Path(os.path.realpath(path))
-    if target.is_symlink():  # realpath stops where links loop
-        code = errno.ELOOP
-        raise OSError(code, f"cannot save to {path}: {os.strerror(code)}")
-    if target.is_dir():
-        code = errno.EISDIR
-        raise OSError(code, f"cannot save to {path}: it is a directory")
-    return target
-
-
-def _pid_alive(pid: int) -> bool | None:
-    """Whether process ``pid`` exists; None where that cannot be asked (Windows)."""
-    if os.name != "posix":
-        return None
-    try:
-        os.kill(pid, 0)  # signal 0 only checks that the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        return True
-    except (OSError, OverflowError):
-        return None
-    return True
-
-
-def _remove_stale_temps(target: Path) -> None:
-    """Delete temp files of ``target`` whose writer is gone (killed mid-save), never one that a
-    live process may still be writing: a job that keeps crashing must not fill the disk."""
-    prefix = f".{target.name}."
-    try:
-        names = os.listdir(target.parent)
-    except OSError:
-        return  # opening the temp file will report the problem with the folder
-    for name in names:
-        match = _TEMP_NAME.fullmatch(name) if name.startswith(prefix) else None
-        if match is None or match["name"] != target.name:
-            continue
-        pid = int(match["pid"])
-        if pid <= 0 or pid == os.getpid():  # another thread of this process may be saving
-            continue
-        path = target.parent / name
-        alive = _pid_alive(pid)
-        with contextlib.suppress(OSError):  # another saver may have removed it first
-            if alive is False or (alive is None and path.stat().st_mtime < _STARTED):
-                os.unlink(path)
-
-
-def _write_atomic(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
-    """Stream ``write`` into a sibling temporary file, fsync it, then rename it over ``path``."""
-    target = _save_target(path)
-    _remove_stale_temps(target)
-    # Same directory, because os.replace is only atomic within one filesystem.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(8)}{_TEMP_SUFFIX}")
-    try:
-        # os.open with 0o666 honours the umask, unlike tempfile's private 0o600 files.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(tmp, flags, 0o666)
-    except OSError as exc:
-        raise _save_error(exc, path, target) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise _save_error(exc, path, target) from exc
-        raise
-    # Persist the rename itself; directories cannot be opened this way on Windows.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def _write_array(fh: BinaryIO, array: np.ndarray) -> None:
@@ -380,57 +273,3 @@ def load_metadata(path: PathLike) -> dict[str, str]:
     path = Path(path)
     with path.open("rb") as fh:
         return _read_header(fh, path)[1]
-
-
-def _is_flat(obj: Mapping[Any, Any]) -> bool:
-    """Whether ``obj`` is a plain name-to-array dict that needs no structure metadata."""
-    return all(
-        isinstance(key, str)
-        and (isinstance(value, np.ndarray) or callable(getattr(value, "numpy", None)))
-        for key, value in obj.items()
-    )
-
-
-def save(obj: Mapping[Any, Any], path: PathLike, metadata: Mapping[str, str] | None = None) -> None:
-    """Save a flat dict of arrays or a nested training state to a safetensors file."""
-    if not isinstance(obj, Mapping):
-        raise TypeError(f"can only save a mapping, got {type(obj).__name__}")
-    extra = dict(metadata or {})
-    if _STATE_KEY in extra:
-        raise ValueError(f"metadata key {_STATE_KEY!r} is reserved for the checkpoint structure")
-    if _is_flat(obj):
-        tensors: Mapping[str, Any] = obj
-    else:
-        tensors, structure = flatten_state(obj)
-        extra.update(structure)
-    save_file(tensors, path, extra)
-
-
-def load(path: PathLike) -> Any:
-    """Load what :func:`save` wrote: the nested state, or a flat dict of arrays."""
-    tensors, metadata = _read(path)
-    return unflatten_state(tensors, metadata, source=path)
-
-
-def load_tensors(path: PathLike) -> Any:
-    """cr.load: like :func:`load`, with every array returned as a chainrule Tensor (as torch.load
-    returns torch tensors), so ``model.load_state_dict(cr.load(path))`` reads naturally."""
-    from chainrule.tensor import Tensor
-
-    def convert(node: Any) -> Any:
-        if isinstance(node, np.ndarray):
-            return Tensor._make(node)
-        if isinstance(node, dict):
-            return {k: convert(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [convert(v) for v in node]
-        if isinstance(node, tuple):
-            return tuple(convert(v) for v in node)
-        return node
-
-    return convert(load(path))
-
-
-# The nested-state encoding lives in its own module; it uses this module's array checks, so it
-# is imported last (and re-exported here, where callers look for it).
-from chainrule.state_format import _STATE_KEY, flatten_state, unflatten_state  # noqa: E402

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.io import _NAMES, CheckpointError, _as_array
+from chainrule.io.safetensors import _NAMES, CheckpointError, _as_array
 
 # Reserved __metadata__ key holding the JSON structure of a nested state (see flatten_state).
 _STATE_KEY = "chainrule.state"
