@@ -235,7 +235,7 @@ def test_seeing_commands_need_no_sympy_and_derive_says_so_in_one_line(capsys, mo
     import chainrule.symbolic
 
     monkeypatch.setitem(sys.modules, "sympy", None)  # as if SymPy were not installed
-    for name in ("derivation", "namespace"):  # and chainrule.symbolic had never loaded it
+    for name in ("differentiate", "namespace"):  # and chainrule.symbolic had never loaded it
         monkeypatch.delitem(sys.modules, f"chainrule.symbolic.{name}", raising=False)
         monkeypatch.delattr(chainrule.symbolic, name, raising=False)
     code, out, _ = _run(["check", "x*y", "--grad", "y", "--wrt", "x", "--points", "1"], capsys)

@@ -61,4 +61,4 @@ def test_module_examples(name, tmp_path, monkeypatch):
 def test_the_package_has_examples_to_run():
     counts = {name: sum(len(t.examples) for t in _tests(name)) for name in MODULES}
     assert sum(counts.values()) >= FLOOR, counts
-    assert counts["chainrule"] > 0 and counts["chainrule.check.derivation"] > 0
+    assert counts["chainrule"] > 0 and counts["chainrule.check.derivation_check"] > 0

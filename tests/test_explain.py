@@ -11,8 +11,8 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.explain import Ledger
 from chainrule.ops import PRIMITIVES
+from chainrule.viz.ledger import Ledger
 from chainrule.viz.rules import RULES, input_names, partial_for
 
 A1, A2, A3, X, ALPHA = 0.5, -1.0, 2.0, 1.5, 0.3

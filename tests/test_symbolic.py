@@ -77,7 +77,7 @@ def test_cli_derive_without_sympy_says_how_to_install(
     from chainrule import symbolic
 
     monkeypatch.setitem(sys.modules, "sympy", None)
-    for module in ("derivation", "namespace"):  # forget the imported modules, as a fresh process
+    for module in ("differentiate", "namespace"):  # forget the imported modules, as a fresh process
         monkeypatch.delitem(sys.modules, f"chainrule.symbolic.{module}")
         monkeypatch.delattr(symbolic, module)
     assert main(["derive", "x*y"]) == 1

@@ -273,9 +273,9 @@ def test_draw_module_with_input_shape_and_unknown_layers() -> None:
         "chainrule.viz.graph",
         "chainrule.viz.module_view",
         "chainrule.viz.format",
-        "chainrule.explain",
-        "chainrule.check.derivation",
-        "chainrule.check.per_node",
+        "chainrule.viz.ledger",
+        "chainrule.check.derivation_check",
+        "chainrule.check.node_check",
     ],
 )
 def test_docstring_examples_run(name: str) -> None:

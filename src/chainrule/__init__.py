@@ -58,7 +58,6 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
-from chainrule.explain import explain  # the function: it shadows its module's name here
 from chainrule.function import Function
 from chainrule.io import load_tensors as load
 from chainrule.io import save
@@ -129,6 +128,7 @@ from chainrule.ops.composite import (
     topk,
     unbind,
 )
+from chainrule.viz.ledger import explain
 
 clip = clamp
 

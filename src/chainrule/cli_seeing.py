@@ -280,7 +280,7 @@ def _write_graph(graph: Any, out: str) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from chainrule.explain import explain
+    from chainrule.viz.ledger import explain
 
     out = _build(args)
     gradient = None if out.numel() == 1 else np.ones(out.shape, dtype=out.dtype)

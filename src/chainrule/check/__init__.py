@@ -2,8 +2,8 @@
 finite differences (`derivation`), and a failing gradient traced to the first primitive whose
 backward disagrees with its own forward (`per_node`, `gradcheck`)."""
 
-from chainrule.check.derivation import derivation
-from chainrule.check.per_node import NodeCheck, NodeReport, gradcheck, per_node
+from chainrule.check.derivation_check import derivation
+from chainrule.check.node_check import NodeCheck, NodeReport, gradcheck, per_node
 from chainrule.check.report import Mismatch, PointResult, Report
 
 __all__ = [

@@ -63,7 +63,7 @@ def _tensor(x: Any) -> Tensor:
 def chainrule_functions() -> dict[str, Callable[..., Any]]:
     """name -> implementation with chainrule ops (differentiable; works on SymPy tensors too)."""
     from chainrule import ops
-    from chainrule.ops import dual
+    from chainrule.primitives import dual
 
     def unary(op: Callable[[Tensor], Tensor]) -> Callable[[Any], Tensor]:
         return lambda x: op(_tensor(x))

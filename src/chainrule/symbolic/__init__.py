@@ -37,9 +37,9 @@ def require_sympy() -> Any:
 def __getattr__(name: str) -> Any:
     # Lazy, so `import chainrule` stays free of SymPy until a derivation is asked for.
     if name in ("Derivation", "derive", "equivalent", "symbols_for"):
-        from chainrule.symbolic import derivation
+        from chainrule.symbolic import differentiate
 
-        return getattr(derivation, name)
+        return getattr(differentiate, name)
     if name == "sigmoid":
         from chainrule.symbolic import namespace
 

@@ -1,6 +1,7 @@
 """Seeing the chain rule: graph drawings, module views, recorded values, and training plots."""
 
 from chainrule.viz.graph import Graph, GraphEdge, GraphNode, draw
+from chainrule.viz.ledger import Ledger, explain
 from chainrule.viz.module_view import draw_module
 from chainrule.viz.plots import (
     PlottingUnavailable,

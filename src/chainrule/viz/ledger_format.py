@@ -12,7 +12,7 @@ from chainrule.viz.format import format_value, number
 from chainrule.viz.recording import ELEMENTWISE
 
 if TYPE_CHECKING:
-    from chainrule.explain import Ledger, Row, Term
+    from chainrule.viz.ledger import Ledger, Row, Term
 
 
 def headers(root: str) -> tuple[str, ...]:
