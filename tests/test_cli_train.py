@@ -32,7 +32,7 @@ def test_default_run_trains_the_seed_network_on_digits(tmp_path, capsys):
     with open(out / "metrics.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 30
-    assert float(rows[-1]["val_accuracy"]) == pytest.approx(accuracy, abs=5e-5)  # printed to 4 dp
+    assert float(rows[-1]["test_accuracy"]) == pytest.approx(accuracy, abs=5e-5)  # printed to 4 dp
     for name in ("curves.png", "confusion_matrix.png", "checkpoint.safetensors"):
         assert (out / name).stat().st_size > 0
 

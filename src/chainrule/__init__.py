@@ -8,7 +8,7 @@ check the chain rule at work.
 >>> y = cr.sigmoid(a * 3.0)
 >>> y.backward()
 >>> round(a.grad.item(), 6)
-0.007387
+0.007399
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 # methods that call it, then the engine.
 from chainrule.tensor import Tensor  # isort: skip
 from chainrule import tensor_methods  # isort: skip
-from chainrule import autograd, check, data, nn, optim, symbolic, train, viz
+from chainrule import autograd, check, data, distributed, errors, nn, optim, symbolic, train, viz
 from chainrule.backend import (
     bool_,
     double,

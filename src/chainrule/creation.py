@@ -6,11 +6,13 @@ bools bool; a NumPy array keeps its dtype.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
 
 from chainrule import backend
+from chainrule.errors import ArgumentError, ShapeError, UnsupportedDTypeError
 from chainrule.tensor import Tensor
 
 
@@ -18,8 +20,10 @@ def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"size must be a sequence of non-negative ints, got {size!r}")
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"size must be a sequence of non-negative ints, got {size!r}")
+        if s < 0:  # torch: RuntimeError
+            raise ShapeError(f"size must be a sequence of non-negative ints, got {size!r}")
     return tuple(int(s) for s in size)
 
 
@@ -148,7 +152,37 @@ def arange(
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
-    return tensor(np.linspace(start, end, steps, dtype=_dtype(dtype)))
+    """`steps` values from start to end, evenly spaced, computed as torch does.
+
+    The first half counts up from start and the second down from end (so both ends are exact);
+    for integer dtypes start and end are cast first and the values truncated toward zero (not
+    floored).
+
+    >>> import chainrule as cr
+    >>> cr.linspace(-5, 5, 4, dtype=cr.int64).tolist()
+    [-5, -1, 1, 5]
+    """
+    d = _dtype(dtype)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"linspace: steps must be an int, got {type(steps).__name__}")
+    if steps < 0:
+        raise ArgumentError(f"linspace: number of steps must be non-negative, got {steps}")
+    if d.kind == "b":
+        raise UnsupportedDTypeError("linspace: not implemented for dtype bool")
+    if d.kind not in "iuf":
+        return tensor(np.linspace(start, end, steps, dtype=d))
+    if steps == 1:  # torch fills with start (the formula below would give end)
+        return tensor(np.full(1, start).astype(d))
+    # In float64 throughout: torch's vectorised kernels differ from this scalar formula by an
+    # ulp at times (and so, where a value lies within an ulp of an integer, by one after
+    # truncation); its scalar kernel is this one.
+    first, last = np.array(start).astype(d).astype(np.float64), np.array(end).astype(d)
+    step = (last.astype(np.float64) - first) / builtins.max(steps - 1, 1)
+    i = np.arange(steps, dtype=np.float64)
+    values = np.where(i < steps // 2, first + step * i, last - step * (steps - 1 - i))
+    if d.kind in "iu":
+        values = np.trunc(values)
+    return tensor(values.astype(d))
 
 
 def _like(x: Tensor, fill: Any, dtype: Any, requires_grad: bool) -> Tensor:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import backend, ops
+from chainrule import backend, errors, ops
 from chainrule.function import _apply_primitive
 from chainrule.ops import composite
 from chainrule.ops.promotion import promote
@@ -99,7 +99,7 @@ class TensorMethods:
         try:
             return Tensor._make(np.asarray(fn(self._data, b)))
         except ValueError:
-            raise ValueError(binary.broadcast_message(op, self._data, b)) from None
+            raise errors.ShapeError(binary.broadcast_message(op, self._data, b)) from None
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal, "eq")
@@ -161,7 +161,7 @@ class TensorMethods:
     max, min, amax, amin = ops.max, ops.min, ops.amax, ops.amin
     argmax, argmin, logsumexp = ops.argmax, ops.argmin, ops.logsumexp
     softmax, log_softmax = ops.softmax, ops.log_softmax
-    reshape, view, permute, transpose = ops.reshape, ops.reshape, ops.permute, ops.transpose
+    reshape, view, permute, transpose = ops.reshape, ops.view, ops.permute, ops.transpose
     expand, squeeze, unsqueeze, flatten = ops.expand, ops.squeeze, ops.unsqueeze, ops.flatten
     split, chunk, gather = ops.split, ops.chunk, ops.gather
 
@@ -213,7 +213,7 @@ class TensorMethods:
 
     def mm(self, other: Tensor) -> Tensor:
         if self.ndim != 2 or other.ndim != 2:
-            raise ValueError(
+            raise errors.ShapeError(
                 f"mm: both arguments must be 2-D, got shapes {tuple(self.shape)} and "
                 f"{tuple(other.shape)}"
             )
@@ -221,25 +221,22 @@ class TensorMethods:
 
     def dot(self, other: Tensor) -> Tensor:
         if self.ndim != 1 or other.ndim != 1:
-            raise ValueError(
+            raise errors.ShapeError(
                 f"dot: both arguments must be 1-D, got shapes {tuple(self.shape)} and "
                 f"{tuple(other.shape)}"
             )
         return ops.matmul(self, other)
 
     def norm(self, p: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """The p-norm over dim (all elements by default)."""
-        if p == 2:
-            return ops.sqrt(ops.sum(self * self, dim, keepdim))
-        if p == 1:
-            return ops.sum(ops.abs(self), dim, keepdim)
-        return ops.sum(ops.abs(self) ** p, dim, keepdim) ** (1.0 / p)
+        """The p-norm over dim (all elements by default); one primitive, so that the gradient at
+        the zero vector is PyTorch's 0 rather than sqrt's inf times 0."""
+        return ops.norm(self, p, dim, keepdim)
 
     def expand_as(self, other: Tensor) -> Tensor:
         return ops.expand(self, other.shape)
 
     def view_as(self, other: Tensor) -> Tensor:
-        return ops.reshape(self, other.shape)
+        return ops.view(self, other.shape)
 
     def reshape_as(self, other: Tensor) -> Tensor:
         return ops.reshape(self, other.shape)
@@ -251,12 +248,16 @@ class TensorMethods:
     @property
     def mT(self) -> Tensor:
         if self.ndim < 2:
-            raise ValueError(f"mT: tensor must have at least 2 dims, got shape {tuple(self.shape)}")
+            raise errors.ShapeError(
+                f"mT: tensor must have at least 2 dims, got shape {tuple(self.shape)}"
+            )
         return ops.transpose(self, -2, -1)
 
     def t(self) -> Tensor:
         if self.ndim > 2:
-            raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {tuple(self.shape)}")
+            raise errors.ShapeError(
+                f"t: expects a tensor with <= 2 dims, got shape {tuple(self.shape)}"
+            )
         return self.T
 
     # -- dtype conversions --------------------------------------------------------------------

@@ -11,5 +11,6 @@ from chainrule.data.datasets import (
     spirals,
     xor,
 )
+from chainrule.data.distributed import DistributedSampler
 from chainrule.data.files import load_csv, load_idx, load_mnist, write_idx
 from chainrule.data.loader import DataLoader, Dataset, TensorDataset, default_collate

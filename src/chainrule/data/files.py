@@ -157,40 +157,42 @@ def _target_index(target: int | str, names: Sequence[str] | None, width: int, pa
     return target % width
 
 
-def load_csv(
-    path: PathLike,
-    target: int | str = -1,
-    header: bool | str = "auto",
-    delimiter: str = ",",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Load a numeric table as float32 features (N, F) and labels from column ``target``.
-
-    ``header`` is True, False, or 'auto' (the first row is a header when any field in it is
-    not a number). Labels are int64 when every value is integral, float32 otherwise.
-    """
+def _read_table(
+    path: Path, header: bool | str, delimiter: str
+) -> tuple[list[str] | None, list[int], np.ndarray]:
+    """The one CSV reader behind every loader here: (header names or None, the file line of each
+    data row, float64 values). Errors name the file, the line and the column."""
     if header not in (True, False, "auto"):
         raise ValueError(f"header must be True, False or 'auto', got {header!r}")
-    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder, not a CSV file")
     # utf-8-sig drops the byte order mark spreadsheet programs like to add.
     rows: list[tuple[int, list[str]]] = []  # (line number, fields) of each non-blank row
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        for row in reader:
-            fields = [field.strip() for field in row]
-            if any(fields):  # blank lines carry no data
-                rows.append((reader.line_num, fields))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            for row in reader:
+                fields = [field.strip() for field in row]
+                if any(fields):  # blank lines carry no data
+                    rows.append((reader.line_num, fields))
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: not a text CSV file ({exc.reason} at byte {exc.start})"
+        ) from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
     if not rows:
-        raise ValueError(f"{path}: no rows")
+        raise ValueError(f"{path}: no rows (the file is empty)")
     names: list[str] | None = None
     first = rows[0][1]
     if header is True or (header == "auto" and not all(_is_number(f) for f in first)):
         names = first
         rows = rows[1:]
     if not rows:
-        raise ValueError(f"{path}: no data rows")
+        raise ValueError(f"{path}: no data rows (only a header)")
     width = len(names) if names is not None else len(rows[0][1])
-    column = _target_index(target, names, width, path)
-
     values = np.empty((len(rows), width), dtype=np.float64)
     for i, (line, fields) in enumerate(rows):
         if len(fields) != width:
@@ -202,8 +204,86 @@ def load_csv(
                 raise ValueError(
                     f"{path}: line {line}, column {j + 1}: {field!r} is not a number"
                 ) from None
+    return names, [line for line, _ in rows], values
 
+
+def _finite_features(
+    path: Path, values: np.ndarray, lines: list[int], columns: list[int]
+) -> np.ndarray:
+    """values[:, columns] as float32, refusing NaN, infinity and values float32 cannot hold."""
+    with np.errstate(over="ignore"):  # overflow to inf is exactly what is checked for below
+        features = values[:, columns].astype(np.float32)
+    bad = ~np.isfinite(features)
+    if bad.any():
+        i, j = (int(k[0]) for k in np.nonzero(bad))
+        value = float(values[i, columns[j]])
+        raise ValueError(
+            f"{path}: line {lines[i]}, column {columns[j] + 1}: feature value {value}"
+            " is not a finite float32 number (NaN, infinity or beyond 3.4e38); fix or drop the row"
+        )
+    return features
+
+
+def load_csv(
+    path: PathLike,
+    target: int | str = -1,
+    header: bool | str = "auto",
+    delimiter: str = ",",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load a numeric table as float32 features (N, F) and labels from column ``target``.
+
+    ``header`` is True, False, or 'auto' (the first row is a header when any field in it is
+    not a number). Labels are int64 when every value is integral, float32 otherwise.
+    """
+    path = Path(path)
+    names, _, values = _read_table(path, header, delimiter)
+    column = _target_index(target, names, values.shape[1], path)
     labels = values[:, column]
     features = np.delete(values, column, axis=1).astype(np.float32)
     integral = bool(np.all(np.isfinite(labels))) and bool(np.all(labels == np.round(labels)))
     return features, labels.astype(np.int64 if integral else np.float32)
+
+
+# Integers beyond 2**53 are not all representable in the float64 the reader parses into.
+_MAX_LABEL = 2**53
+
+
+def load_classification_csv(
+    path: PathLike,
+    target: int | str = -1,
+    header: bool | str = "auto",
+    delimiter: str = ",",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load a table for classification: finite float32 features and int64 class labels.
+
+    Unlike load_csv, refuses (naming file, line and column) a feature that is NaN or infinite
+    and a label that is not a whole number (1.0 is fine, 1.5 is not) or is beyond 2**53.
+    """
+    path = Path(path)
+    names, lines, values = _read_table(path, header, delimiter)
+    width = values.shape[1]
+    if width < 2:
+        raise ValueError(f"{path}: needs at least one feature column and a label column")
+    column = _target_index(target, names, width, path)
+    features = _finite_features(path, values, lines, [j for j in range(width) if j != column])
+    labels = values[:, column]
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(labels) | (labels != np.round(labels)) | (np.abs(labels) > _MAX_LABEL)
+    if bad.any():
+        i = int(np.nonzero(bad)[0][0])
+        label = float(labels[i])
+        raise ValueError(
+            f"{path}: line {lines[i]}, column {column + 1}: label {label} is not a class "
+            "label (a whole number of magnitude at most 2**53, e.g. 0, 1, 7)"
+        )
+    return features, labels.astype(np.int64)
+
+
+def load_features_csv(
+    path: PathLike, header: bool | str = "auto", delimiter: str = ","
+) -> np.ndarray:
+    """Load a table of samples (features only, one row each) as finite float32 (N, F); the
+    same reader as load_csv, so a header row is accepted here too."""
+    path = Path(path)
+    _, lines, values = _read_table(path, header, delimiter)
+    return _finite_features(path, values, lines, list(range(values.shape[1])))

@@ -1,6 +1,6 @@
 """Neural networks: Module, Parameter, layers, losses, init, functional (PyTorch's names)."""
 
-from chainrule.nn import functional, init
+from chainrule.nn import functional, init, parallel
 from chainrule.nn.layers import (
     MLP,
     Dropout,
@@ -51,4 +51,5 @@ __all__ = [
     "clip_grad_norm_",
     "functional",
     "init",
+    "parallel",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import creation, ops
+from chainrule import creation, errors, ops
 from chainrule.primitives.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
 from chainrule.tensor import Tensor
 
@@ -52,6 +52,12 @@ def _check_reduction(reduction: str, op: str) -> None:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
+def _mean_over(total: Tensor, count: Any) -> Tensor:
+    """total / count, nan when count is 0 (an empty or all-ignored batch: PyTorch's 0/0), with
+    no division by zero left for backward to warn about."""
+    return total * float("nan") if count == 0 else total / count
+
+
 def _reduce(losses: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
         return losses.mean()
@@ -74,15 +80,20 @@ def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
 
 def _class_layout(input: Tensor, target: Tensor, op: str) -> tuple[Tensor, Tensor, tuple]:
     """(N, C, d1, ...) logits and (N, d1, ...) targets -> (M, C) and (M,), plus the loss shape."""
+    if target.dtype.kind not in "iu":  # torch: RuntimeError, expected target dtype Long
+        raise errors.DTypeError(
+            f"{op}: class targets must have an integer dtype, got {target.dtype} (target of "
+            f"shape {tuple(target.shape)}, input of shape {tuple(input.shape)})"
+        )
     if input.ndim == 1:
         if target.ndim != 0:
-            raise ValueError(
+            raise errors.ShapeError(
                 f"{op}: for input of shape {tuple(input.shape)} (one sample, C classes) the "
                 f"target must be a single class index, got shape {tuple(target.shape)}"
             )
         return input.reshape(1, -1), target.reshape(1), ()
     if input.ndim < 1 or target.shape != (input.shape[0], *input.shape[2:]):
-        raise ValueError(
+        raise errors.ShapeError(
             f"{op}: input of shape {tuple(input.shape)} (N, C, ...) needs a target of shape "
             f"{(input.shape[0], *input.shape[2:])}, got {tuple(target.shape)}"
         )
@@ -117,10 +128,12 @@ def cross_entropy(
     """
     _check_reduction(reduction, "cross_entropy")
     target = ops.as_tensor(target)
-    if target.dtype.kind == "f":
+    # float targets are probabilities (torch: only in the input's shape; a float target with
+    # the input's dims but not its shape is reported as a shape mismatch), others class labels
+    if target.dtype.kind == "f" and target.ndim == input.ndim:
         return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
-    if target.dtype.kind not in "iu":
-        raise TypeError(
+    if target.dtype.kind not in "iuf":
+        raise errors.DTypeError(
             f"cross_entropy: target must be integer classes or float probabilities, "
             f"got dtype {target.dtype}"
         )
@@ -131,7 +144,9 @@ def cross_entropy(
     if weight is not None:
         w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
         if w.shape != (n_classes,):
-            raise ValueError(f"cross_entropy: weight must have shape ({n_classes},), got {w.shape}")
+            raise errors.ShapeError(
+                f"cross_entropy: weight must have shape ({n_classes},), got {w.shape}"
+            )
         w = w.astype(logits.dtype)
     loss = CrossEntropy.apply(logits, classes._data, w, ignore_index, reduction)
     if label_smoothing > 0:
@@ -143,10 +158,12 @@ def _smooth(
     loss: Tensor, logits: Tensor, classes: Any, w: Any, ignore: int, reduction: str, eps: float
 ) -> Tensor:
     """(1 - eps) CE + eps * the mean over classes of -w_c log p_c (torch's label smoothing)."""
-    valid = (classes != ignore).astype(logits.dtype)
+    keep = classes != ignore
+    valid = keep.astype(logits.dtype)
     logp = ops.log_softmax(logits, 1)
     weighted = logp * w if w is not None else logp
-    smooth = -(weighted.sum(1)) * valid / logits.shape[1]
+    # an ignored row is selected out, not multiplied by 0 (its logp may be nan or -inf)
+    smooth = ops.where(keep, -(weighted.sum(1)) / logits.shape[1], 0.0)
     if reduction == "none":
         return loss * (1 - eps) + smooth * eps
     if reduction == "sum":
@@ -156,14 +173,14 @@ def _smooth(
         if w is not None
         else (valid.sum())
     )
-    return loss * (1 - eps) + smooth.sum() * (eps / denominator)
+    return loss * (1 - eps) + _mean_over(smooth.sum(), denominator) * eps
 
 
 def _soft_cross_entropy(
     input: Tensor, target: Tensor, weight: Any, reduction: str, label_smoothing: float
 ) -> Tensor:
     if target.shape != input.shape:
-        raise ValueError(
+        raise errors.ShapeError(
             f"cross_entropy: probability targets must have the input's shape "
             f"{tuple(input.shape)}, got {tuple(target.shape)}"
         )
@@ -177,8 +194,7 @@ def _soft_cross_entropy(
         logp = logp * w.reshape((classes,) + (1,) * (input.ndim - dim - 1))
     losses = -(logp * target).sum(dim)
     if reduction == "mean":
-        n = input.numel() // classes
-        return losses.sum() / n
+        return _mean_over(losses.sum(), input.numel() // classes if classes else 0)
     return _reduce(losses, reduction)
 
 
@@ -202,12 +218,14 @@ def nll_loss(
     if weight is not None:
         wd = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
         w = w * wd[safe]
-    losses = -picked * w
+    # an ignored row is selected as 0, not computed as its log-probability times 0 (nan * 0 for
+    # an inf or nan input there would spread nan into the gradient)
+    losses = ops.where(valid, -picked, 0.0) * w
     if reduction == "none":
         return losses.reshape(shape)
     if reduction == "sum":
         return losses.sum()
-    return losses.sum() / w.sum()
+    return _mean_over(losses.sum(), w.sum())
 
 
 def binary_cross_entropy_with_logits(
@@ -252,7 +270,9 @@ def binary_cross_entropy(
         )
     data = input._data
     if ((data < 0) | (data > 1)).any():
-        raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1]")
+        raise errors.ArgumentError(
+            "binary_cross_entropy: input values must be probabilities in [0, 1]"
+        )
     losses = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         losses = losses * weight

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import backend
+from chainrule import backend, errors
 from chainrule.creation import as_tensor
 from chainrule.ops.composite import values_indices
 from chainrule.ops.operands import operand as _operand
@@ -36,6 +36,7 @@ from chainrule.ops.shaping import (  # shapes and indexing, re-exported here
     stack,
     transpose,
     unsqueeze,
+    view,
 )
 from chainrule.primitives import PRIMITIVES  # the registry's primitives, re-exported
 from chainrule.primitives.binary import Add, Div, Maximum, Minimum, Mul, Pow, Sub, Where
@@ -56,7 +57,17 @@ from chainrule.primitives.elementwise import (
 from chainrule.primitives.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
 from chainrule.primitives.linalg import Linear, Matmul
 from chainrule.primitives.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
-from chainrule.primitives.reduction import Amax, Amin, LogSumExp, Sum, normalize_dims, reduced_shape
+from chainrule.primitives.reduction import (
+    Amax,
+    Amin,
+    LogSumExp,
+    Norm,
+    Std,
+    Sum,
+    Var,
+    normalize_dims,
+    reduced_shape,
+)
 from chainrule.primitives.shape import Cat, Expand, Permute, Reshape
 from chainrule.primitives.softmax import LogSoftmax, Softmax
 from chainrule.tensor import Tensor, _check_dim
@@ -152,7 +163,7 @@ def abs(x: Tensor) -> Tensor:
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise errors.ArgumentError("clamp: at least one of min and max must be given")
     return Clamp.apply(as_tensor(x), min, max)
 
 
@@ -168,7 +179,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise choice: a where condition holds, else b."""
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
-        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+        raise errors.DTypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     return Where.apply(cond, *promote(_operand(a), _operand(b)))
 
 
@@ -194,7 +205,10 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     dims = normalize_dims(dim, x.ndim, "mean")
     if x.dtype.kind not in "fcO":  # integers and bools average as floats; SymPy objects stay
         x = to(x, backend.get_default_dtype())
-    return Sum.apply(x, dims, keepdim) / _count(x, dims)
+    count = _count(x, dims)
+    if count == 0:  # the mean of nothing is nan (PyTorch), with no 1/0 in forward or backward
+        return Sum.apply(x, dims, keepdim) * float("nan")
+    return Sum.apply(x, dims, keepdim) / count
 
 
 def var(
@@ -209,15 +223,23 @@ def var(
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     dims = normalize_dims(dim, x.ndim, "var")
-    centered = x - Sum.apply(x, dims, True) / _count(x, dims)
-    n = _count(x, dims)
-    return Sum.apply(centered * centered, dims, keepdim) / (n - correction)
+    return Var.apply(_floating(x), dims, correction, keepdim)
 
 
 def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
         *, correction: int | None = None) -> Tensor:  # fmt: skip
-    normalize_dims(dim, x.ndim, "std")  # a bad dim is reported as std's, not var's
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation, one primitive so that its gradient at zero spread is 0 (PyTorch's),
+    not sqrt's inf times var's 0."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    dims = normalize_dims(dim, x.ndim, "std")
+    return Std.apply(_floating(x), dims, correction, keepdim)
+
+
+def norm(x: Tensor, p: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The vector p-norm over dim (all elements by default), as torch.linalg.vector_norm; its
+    gradient at the zero vector is 0, as PyTorch's."""
+    return Norm.apply(_floating(x), float(p), normalize_dims(dim, x.ndim, "norm"), keepdim)
 
 
 def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -232,12 +254,23 @@ def _extreme(x: Tensor, dim: Any, keepdim: bool, op: str) -> Any:
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
         return maximum(x, dim) if op == "max" else minimum(x, dim)
     if dim is None:
+        _refuse_empty(x, op, errors.ShapeError)
+        data = x._data
+        if data.dtype.kind in "fc":
+            nan = np.isnan(data)
+            if nan.any():  # torch: the result is NaN, and the NaN elements share the gradient
+                nan_at = np.flatnonzero(nan)
+                picked = Index.apply(reshape(x, (x.numel(),)), nan_at)
+                return Sum.apply(picked, None, False) / len(nan_at)
         return amax(x) if op == "max" else amin(x)
     axis = _check_dim(dim, x.ndim, op)
     if x.ndim == 0:
         return values_indices(x, Tensor._make(np.asarray(0)))
     if x.shape[axis] == 0:
-        raise IndexError(f"{op}: cannot reduce over dim {dim} of size 0")
+        raise IndexError(
+            f"{op}(): Expected reduction dim {dim} to have non-zero size (input of shape "
+            f"{tuple(x.shape)})"
+        )
     arg = np.argmax if op == "max" else np.argmin
     data = x._data
     indices = np.expand_dims(arg(data, axis=axis), axis)
@@ -265,12 +298,28 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _argextreme(x, dim, keepdim, np.argmin, "argmin")
 
 
+def _refuse_empty(x: Tensor, op: str, error: type[Exception]) -> None:
+    """torch's refusal to reduce all of an empty tensor (RuntimeError, IndexError for arg*)."""
+    if x.numel() == 0:
+        raise error(
+            f"{op}(): Expected reduction dim to be specified for input.numel() == 0 (input of "
+            f"shape {tuple(x.shape)}). Specify the reduction dim with the 'dim' argument."
+        )
+
+
 def _argextreme(x: Tensor, dim: Any, keepdim: bool, fn: Any, op: str) -> Tensor:
+    # NumPy's argmax/argmin, like torch's, give the first NaN: NaN counts as the extreme
     if dim is None:
+        _refuse_empty(x, op, IndexError)
         return Tensor._make(np.asarray(fn(x._data)))
     axis = _check_dim(dim, x.ndim, op)
     if x.ndim == 0:
         return Tensor._make(np.asarray(0))
+    if x.shape[axis] == 0:
+        raise IndexError(
+            f"{op}(): Expected reduction dim {dim} to have non-zero size (input of shape "
+            f"{tuple(x.shape)})"
+        )
     return Tensor._make(np.asarray(fn(x._data, axis=axis, keepdims=keepdim)))
 
 

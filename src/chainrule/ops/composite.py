@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import errors
 from chainrule.primitives.indexing import Gather
 from chainrule.tensor import Tensor, _check_dim
 
@@ -20,13 +21,21 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
 
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
-        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
-    if np.broadcast_shapes(m.shape, x.shape) != x.shape:
-        raise ValueError(
+        raise errors.DTypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+    if _broadcast_shape(m.shape, x.shape) != x.shape:
+        raise errors.ShapeError(
             f"masked_fill: mask of shape {m.shape} does not broadcast to the tensor's shape "
             f"{tuple(x.shape)}"
         )
     return where(np.broadcast_to(m, x.shape), value, x)
+
+
+def _broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape the shapes broadcast to, or None where they do not."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        return None
 
 
 def _sorted_along(x: Tensor, dim: int, descending: bool, op: str) -> tuple[int, np.ndarray]:
@@ -34,8 +43,14 @@ def _sorted_along(x: Tensor, dim: int, descending: bool, op: str) -> tuple[int, 
     data = np.asarray(x._data)
     if data.ndim == 0:
         return 0, np.zeros((), dtype=np.int64)
-    order = np.argsort(-data if descending else data, axis=axis, kind="stable")
-    return axis, order.astype(np.int64)
+    if not descending:  # NumPy, like torch, puts NaN last when ascending
+        return axis, np.argsort(data, axis=axis, kind="stable").astype(np.int64)
+    # Descending, stably, with NaN first (torch: NaN is the largest): sort the reversed data
+    # ascending and reverse the order. Negating instead would keep NaN last, and wraps unsigned
+    # ints and bools.
+    n = data.shape[axis]
+    order = np.argsort(np.flip(data, axis), axis=axis, kind="stable")
+    return axis, (n - 1 - np.flip(order, axis)).astype(np.int64)
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False) -> Any:
@@ -51,7 +66,9 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     axis = _check_dim(dim, x.ndim, "topk") if x.ndim else 0
     size = x.shape[axis] if x.ndim else 1
     if not 0 <= k <= size:
-        raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {size}")
+        raise errors.ArgumentError(
+            f"topk: k={k} is out of range for dimension {dim} of size {size}"
+        )
     axis, order = _sorted_along(x, dim, largest, "topk")
     if x.ndim == 0:
         return values_indices(x, Tensor._make(order))
@@ -73,7 +90,7 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     if len(sizes) < x.ndim:
-        raise ValueError(
+        raise errors.ShapeError(
             f"repeat: give at least as many sizes ({len(sizes)}) as the tensor has dims ({x.ndim})"
         )
     shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
@@ -83,12 +100,24 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
     return reshape(tiled, tuple(r * n for r, n in zip(sizes, shape, strict=True)))
 
 
-def flip(x: Tensor, dims: Any) -> Tensor:
-    """x reversed along each of dims."""
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+def flip(x: Tensor, *dims: Any) -> Tensor:
+    """x reversed along each of dims (`x.flip(0, 1)` or `x.flip([0, 1])`)."""
+    from chainrule.errors import ShapeError
+
+    if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
+        dims = tuple(dims[0])
+    axes = [_check_dim(d, x.ndim, "flip") for d in dims]
+    for i, axis in enumerate(axes):
+        if axis in axes[:i]:
+            raise ShapeError(
+                f"flip: dim {axis} appears multiple times in the list of dims {list(dims)} "
+                f"(tensor of shape {tuple(x.shape)})"
+            )
+    if x.ndim == 0:  # a 0-d tensor has nothing to reverse (its only dim is the implicit one)
+        return x[()]
     key = [slice(None)] * x.ndim
-    for d in dims:
-        key[_check_dim(d, x.ndim, "flip")] = slice(None, None, -1)
+    for axis in axes:
+        key[axis] = slice(None, None, -1)
     return x[tuple(key)]
 
 
@@ -106,13 +135,36 @@ def any(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return Tensor._make(np.asarray(data.any(axis=_check_dim(dim, x.ndim, "any"), keepdims=keepdim)))
 
 
-def floor_divide(a: Any, b: Any) -> Tensor:
+def _numeric_operands(a: Any, b: Any, op: str, symbol: str) -> None:
+    """Refuse, naming the op, operands that are neither tensors nor numbers nor numeric arrays
+    (a string, a list of strings), which NumPy would report as a ufunc casting failure."""
+    for x in (a, b):
+        kind = getattr(getattr(x, "dtype", None), "kind", None)
+        if isinstance(x, (int, float)) or kind in ("b", "i", "u", "f"):
+            continue
+        raise TypeError(
+            f"{op}: unsupported operand type(s) for {symbol}: {_describe(a)} and {_describe(b)}"
+        )
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, (Tensor, np.ndarray)):
+        return f"'{type(x).__name__}' of shape {tuple(x.shape)} and dtype {x.dtype}"
+    return f"'{type(x).__name__}'"
+
+
+def floor_divide(a: Any, b: Any, op: str = "floor_divide", symbol: str = "//") -> Tensor:
     """floor(a / b), elementwise; not differentiable (PyTorch gives it no gradient either)."""
     from chainrule.ops.promotion import promote
+    from chainrule.primitives.binary import broadcast_message
 
+    _numeric_operands(a, b, op, symbol)
     a, b = promote(a, b)
     da = a._data if isinstance(a, Tensor) else a
     db = b._data if isinstance(b, Tensor) else b
+    message = broadcast_message(op, da, db)
+    if message:
+        raise errors.ShapeError(message)
     with np.errstate(divide="ignore", invalid="ignore"):
         return Tensor._make(np.asarray(np.floor_divide(da, db)))
 
@@ -120,7 +172,7 @@ def floor_divide(a: Any, b: Any) -> Tensor:
 def remainder(a: Any, b: Any) -> Tensor:
     """a - b floor(a / b) (Python's sign convention, as torch.remainder); d/da = 1,
     d/db = -floor(a / b) for floats."""
-    quotient = floor_divide(a, b)
+    quotient = floor_divide(a, b, "remainder", "%")
     if quotient.dtype.kind != "f":
         return Tensor._make(np.asarray(np.remainder(_raw(a), _raw(b))))
     return a - b * quotient
@@ -134,8 +186,12 @@ def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
     """Class indices (int) -> int64 one-hot rows (torch.nn.functional.one_hot)."""
     labels = np.asarray(t._data)
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: needs an integer tensor of class indices, got {labels.dtype}")
+        raise errors.DTypeError(
+            f"one_hot: needs an integer tensor of class indices, got {labels.dtype}"
+        )
     n = int(labels.max()) + 1 if num_classes == -1 and labels.size else num_classes
     if labels.size and (labels.min() < 0 or labels.max() >= n):
-        raise IndexError(f"one_hot: class values must be in [0, {n - 1}] for {n} classes")
+        raise errors.IndexOutOfRangeError(
+            f"one_hot: class values must be in [0, {n - 1}] for {n} classes"
+        )
     return Tensor._make(np.eye(n, dtype=np.int64)[labels])

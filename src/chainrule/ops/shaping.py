@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.creation import as_tensor
+from chainrule.errors import ArgumentError, DTypeError, IndexOutOfRangeError, ShapeError
 from chainrule.ops.operands import operand
 from chainrule.primitives.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
 from chainrule.primitives.reduction import normalize_dims
@@ -32,13 +33,87 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     return Reshape.apply(x, shape)
 
 
+def view(x: Tensor, *shape: Any) -> Tensor:
+    """x with a new shape, sharing its memory; refused (as torch does) where the memory layout
+    cannot be read with the new shape without a copy: use reshape there."""
+    new = _infer_size(_shape_arg(shape), x.numel(), "view")
+    data = x._data
+    if new == x.shape or data.ndim == 0:
+        return reshape(x, new)
+    itemsize = data.dtype.itemsize
+    strides = tuple(st // itemsize for st in data.strides)
+    if _view_strides(tuple(x.shape), strides, new) is None:
+        raise ShapeError(
+            f"view: view size is not compatible with input tensor's size and stride (at least "
+            f"one dimension spans across two contiguous subspaces): shape {new} from a tensor of "
+            f"shape {tuple(x.shape)} with strides {strides}. Use .reshape(...) instead."
+        )
+    return reshape(x, new)
+
+
+def _infer_size(shape: tuple[int, ...], numel: int, op: str) -> tuple[int, ...]:
+    """shape with its one -1 filled in, checked against numel (torch's infer_size)."""
+    unknown = [i for i, n in enumerate(shape) if n == -1]
+    if len(unknown) > 1:
+        raise ShapeError(f"{op}: only one dimension can be inferred, got shape {shape}")
+    if builtins.any(n < -1 for n in shape):
+        raise ShapeError(f"{op}: invalid shape dimension in {shape}")
+    known = math.prod(n for n in shape if n != -1)
+    if unknown and known != 0 and numel % known == 0:
+        return tuple(numel // known if n == -1 else n for n in shape)
+    if unknown or known != numel:
+        raise ShapeError(f"{op}: shape {shape} is invalid for input of size {numel}")
+    return shape
+
+
+def _view_strides(
+    shape: tuple[int, ...], strides: tuple[int, ...], new: tuple[int, ...]
+) -> tuple[int, ...] | None:
+    """The strides that read memory laid out as (shape, strides) with shape `new`, or None when
+    there are none (torch's computeStride). Dims are grouped into chunks that are contiguous
+    among themselves; each dim of `new` must fall inside one chunk."""
+    if not shape:
+        return (1,) * len(new)
+    numel = math.prod(shape)
+    if numel == 0:
+        return strides if shape == new else tuple(_contiguous_strides(new))
+    out = [0] * len(new)
+    view_d = len(new) - 1
+    chunk_base = strides[-1]
+    tensor_numel = view_numel = 1
+    for tensor_d in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[tensor_d]
+        chunk_ends = tensor_d == 0 or (
+            shape[tensor_d - 1] != 1 and strides[tensor_d - 1] != tensor_numel * chunk_base
+        )
+        if chunk_ends:
+            while view_d >= 0 and (view_numel < tensor_numel or new[view_d] == 1):
+                out[view_d] = view_numel * chunk_base
+                view_numel *= new[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if tensor_d > 0:
+                chunk_base = strides[tensor_d - 1]
+                tensor_numel = view_numel = 1
+    return tuple(out) if view_d == -1 else None
+
+
+def _contiguous_strides(shape: tuple[int, ...]) -> list[int]:
+    out, step = [0] * len(shape), 1
+    for d in range(len(shape) - 1, -1, -1):
+        out[d] = step
+        step *= builtins.max(shape[d], 1)
+    return out
+
+
 def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = _shape_arg(dims)
     if len(dims) != x.ndim:
-        raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor of {x.ndim} dims")
+        raise ShapeError(f"permute: got {len(dims)} dims {dims} for a tensor of {x.ndim} dims")
     axes = tuple(_check_dim(d, x.ndim, "permute") for d in dims)
     if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {dims} is not a permutation of 0..{x.ndim - 1}")
+        raise ShapeError(f"permute: dims {dims} is not a permutation of 0..{x.ndim - 1}")
     return Permute.apply(x, axes)
 
 
@@ -57,7 +132,7 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     shape = _shape_arg(shape)
     lead = len(shape) - x.ndim
     if lead < 0:
-        raise ValueError(
+        raise ShapeError(
             f"expand: the number of sizes ({len(shape)}) must be at least the tensor's "
             f"dimensions ({x.ndim}), got shape {shape} for a tensor of shape {tuple(x.shape)}"
         )
@@ -89,13 +164,13 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
+        raise ArgumentError("cat: expected a non-empty sequence of tensors")
     ndim = tensors[0].ndim
     if ndim == 0:
-        raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack")
+        raise ShapeError("cat: zero-dimensional tensors cannot be concatenated; use stack")
     for i, t in enumerate(tensors):
         if t.ndim != ndim:
-            raise ValueError(
+            raise ShapeError(
                 f"cat: tensor {i} has {t.ndim} dims but tensor 0 has {ndim} (shapes "
                 f"{tuple(t.shape)} and {tuple(tensors[0].shape)})"
             )
@@ -106,11 +181,11 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along a new dim."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+        raise ArgumentError("stack: expected a non-empty sequence of tensors")
     shape = tensors[0].shape
     for i, t in enumerate(tensors):
         if t.shape != shape:
-            raise ValueError(
+            raise ShapeError(
                 f"stack: all tensors must have the same shape, tensor 0 has {tuple(shape)} and "
                 f"tensor {i} has {tuple(t.shape)}"
             )
@@ -125,7 +200,7 @@ def split(x: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
     if isinstance(split_size, int):
         sizes[-1] = n - split_size * (len(sizes) - 1)
     if builtins.sum(sizes) != n:
-        raise ValueError(f"split: sizes {list(sizes)} do not add up to {n} along dim {dim}")
+        raise ShapeError(f"split: sizes {list(sizes)} do not add up to {n} along dim {dim}")
     out, start = [], 0
     lead = (slice(None),) * axis
     for size in sizes:
@@ -140,19 +215,183 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 
 
 # -- indexing ---------------------------------------------------------------------------------
-def _key(key: Any) -> Any:
-    """Replace Tensors inside an index key by their arrays."""
-    if isinstance(key, Tensor):
-        return key._data
-    if isinstance(key, tuple):
-        return tuple(k._data if isinstance(k, Tensor) else k for k in key)
-    if isinstance(key, list):
-        return np.asarray(key)
-    return key
+def _key(key: Any, shape: tuple[int, ...] | None = None) -> Any:
+    """A torch index key as the NumPy key that selects the same elements in the same layout.
+
+    Tensors and lists become arrays, 0-d integer tensors become ints. The two libraries then
+    differ in one rule only: torch applies integer indices first, as a select that removes the
+    dim, so they do not count when deciding whether the advanced indices (arrays) are adjacent,
+    and so where their broadcast block goes; NumPy counts them. When that changes the layout
+    (see `_numpy_places_block_differently`), the key is rewritten as all-advanced arrays laid out
+    as torch would (`_all_advanced`). Converting a converted key again changes nothing, so rules
+    can index with `ctx.key` on arrays and Tensors alike."""
+    kind = type(key)
+    if kind is int or kind is slice or key is None or key is Ellipsis:
+        return key  # the common keys, the same in both libraries
+    if kind is list and _sequence_is_tuple(key):
+        key, kind = tuple(key), tuple  # torch's (deprecated) x[[0, slice(None)]] == x[0, :]
+    if kind is not tuple:
+        return _key_part(key)  # one part: no placement to differ on
+    parts = []
+    has_int = has_array = has_ellipsis = False
+    for p in key:
+        p = _key_part(p)
+        if type(p) is int:
+            has_int = True
+        elif p is Ellipsis:
+            has_ellipsis = True
+        elif _is_array(p):
+            has_array = True
+        parts.append(p)
+    converted = tuple(parts)
+    if not has_array or shape is None:
+        return converted
+    ndim = len(shape)
+    if has_ellipsis:  # an Ellipsis standing for no dims still parts NumPy's advanced indices
+        converted = _expand_ellipsis(converted, ndim)
+    if has_int and _numpy_places_block_differently(converted):
+        return _all_advanced(converted, shape)
+    return converted
+
+
+def _sequence_is_tuple(seq: list) -> bool:
+    """torch's treatSequenceAsTuple: a short list holding tensors, sequences, slices, None or
+    Ellipsis indexes like a tuple of them."""
+    if len(seq) >= 32:
+        return False
+    return builtins.any(
+        isinstance(p, (Tensor, np.ndarray, list, tuple, slice)) or p is None or p is Ellipsis
+        for p in seq
+    )
+
+
+def _key_part(part: Any) -> Any:
+    kind = type(part)
+    if kind is int or kind is slice or part is None or part is Ellipsis:
+        return part
+    if isinstance(part, Tensor):
+        part = part._data
+    elif isinstance(part, (list, tuple)):
+        part = np.asarray([p._data if isinstance(p, Tensor) else p for p in part])
+        if part.size == 0:
+            part = part.astype(np.int64)  # x[[]] selects nothing (NumPy would make it float)
+    if isinstance(part, (np.ndarray, np.generic)) and not isinstance(part, np.bool_):
+        if part.dtype.kind not in "biu":
+            raise IndexError(
+                f"index: tensors used as indices must be long, int, byte or bool tensors, "
+                f"got dtype {part.dtype}"
+            )
+        if part.ndim == 0 and part.dtype.kind in "iu":
+            return int(part)  # a 0-d integer tensor selects, as an int does (torch)
+    return part
+
+
+def _is_array(part: Any) -> bool:
+    """An advanced index: an array or a bool scalar (which adds a dim of size 1 or 0)."""
+    return isinstance(part, (np.ndarray, np.bool_, bool))
+
+
+def _dims_used(part: Any) -> int:
+    """How many dims of the indexed tensor a key part consumes."""
+    if part is None or isinstance(part, (bool, np.bool_)):
+        return 0
+    if isinstance(part, np.ndarray) and part.dtype == np.bool_:
+        return part.ndim
+    return 1
+
+
+def _expand_ellipsis(parts: tuple, ndim: int) -> tuple:
+    if not builtins.any(p is Ellipsis for p in parts):
+        return parts
+    at = next(i for i, p in enumerate(parts) if p is Ellipsis)
+    used = builtins.sum(_dims_used(p) for p in parts if p is not Ellipsis)
+    fill = (slice(None),) * builtins.max(ndim - used, 0)
+    return (*parts[:at], *fill, *(p for p in parts[at + 1 :] if p is not Ellipsis))
+
+
+def _numpy_places_block_differently(parts: tuple) -> bool:
+    """True when NumPy would put the advanced-index block elsewhere than torch (`parts` holds
+    ints and arrays, and no Ellipsis).
+
+    NumPy's advanced indices are the arrays and the ints, torch's only the arrays. If NumPy
+    finds them adjacent, torch does too (a subset of an unbroken run) and both put the block
+    where the first one stands (the ints before it produce no dims). If NumPy finds them apart
+    it puts the block first: torch agrees unless its arrays are adjacent and not at the front."""
+    numpy_adv = []
+    torch_adv = []
+    for i, p in enumerate(parts):
+        if type(p) is int:
+            numpy_adv.append(i)
+        elif _is_array(p):
+            numpy_adv.append(i)
+            torch_adv.append(i)
+    if numpy_adv[-1] - numpy_adv[0] + 1 == len(numpy_adv):
+        return False  # NumPy finds them adjacent
+    between = parts[torch_adv[0] : torch_adv[-1] + 1]
+    torch_adjacent = builtins.all(_is_array(p) or type(p) is int for p in between)
+    dims_before = builtins.sum(1 for p in parts[: torch_adv[0]] if type(p) is not int)
+    return torch_adjacent and dims_before > 0
+
+
+def _all_advanced(parts: tuple, shape: tuple[int, ...]) -> tuple:
+    """An equivalent key of integer arrays only, broadcasting to torch's result layout: the
+    slice and None dims in order, with the arrays' broadcast block where torch puts it."""
+    parts = _expand_ellipsis(parts, len(shape))
+    used = builtins.sum(_dims_used(p) for p in parts)
+    parts = (*parts, *(slice(None),) * (len(shape) - used))  # the dims the key leaves whole
+    block: list[Any] = []  # (x dim or None, index array) for each member of the block
+    others: list[Any] = []  # (x dim or None, index array or None) for each slice/None dim
+    place = None  # how many slice/None dims precede the block
+    ints: list[tuple[int, int]] = []
+    d = 0
+    for p in parts:
+        if type(p) is int:
+            ints.append((d, p))
+            d += 1
+        elif isinstance(p, slice):
+            others.append((d, np.arange(*p.indices(shape[d]))))
+            d += 1
+        elif p is None:
+            others.append((None, None))
+        elif _is_array(p):
+            if place is None:
+                place = len(others)
+            p = np.asarray(p)
+            if p.dtype == np.bool_ and p.ndim == 0:  # a dim of 1 (True) or 0 (False)
+                block.append((None, np.zeros(int(p), dtype=np.int64)))
+            elif p.dtype == np.bool_:
+                for coords in np.nonzero(p):
+                    block.append((d, coords))
+                    d += 1
+            else:
+                block.append((d, p))
+                d += 1
+    block_shape = np.broadcast_shapes(*(a.shape for _, a in block))
+    n_out = len(others) + len(block_shape)
+    key: list[Any] = [None] * len(shape)
+    for dim, a in block:
+        if dim is not None:
+            a = np.broadcast_to(a, block_shape).reshape(
+                (1,) * place + block_shape + (1,) * (len(others) - place)
+            )
+            key[dim] = a
+    for i, (dim, a) in enumerate(others):
+        if dim is not None:
+            at = i if i < place else i + len(block_shape)
+            key[dim] = a.reshape((1,) * at + (len(a),) + (1,) * (n_out - at - 1))
+    # The ints carry the block's shape too, for a block of bool scalars only (x[0, :, True]).
+    full = (1,) * place + block_shape + (1,) * (len(others) - place)
+    for dim, i in ints:
+        if not -shape[dim] <= i < shape[dim]:
+            raise IndexError(
+                f"index: index {i} is out of bounds for dimension {dim} with size {shape[dim]}"
+            )
+        key[dim] = np.full(full, i % shape[dim], dtype=np.int64)
+    return tuple(key)
 
 
 def index(x: Tensor, key: Any) -> Tensor:
-    key = _key(key)
+    key = _key(key, x.shape)
     y = Index.apply(x, key)
     if is_basic(key):  # basic indexing gives a view: share the version counter
         y._vc = x._vc
@@ -163,23 +402,23 @@ def index(x: Tensor, key: Any) -> Tensor:
 
 def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
     """Out-of-place x[key] = value."""
-    return IndexPut.apply(x, _key(key), operand(value))
+    return IndexPut.apply(x, _key(key, x.shape), operand(value))
 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j] = x[index[i][j]][j] for dim 0 (torch.gather)."""
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
+        raise DTypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
     if idx.ndim != x.ndim:
-        raise ValueError(
+        raise ShapeError(
             f"gather: index has {idx.ndim} dims but input has {x.ndim} (shapes "
             f"{tuple(idx.shape)} and {tuple(x.shape)})"
         )
     axis = _check_dim(dim, x.ndim, "gather")
     for d, (n, size) in enumerate(zip(idx.shape, x.shape, strict=True)):
         if d != axis and n > size:
-            raise IndexError(
+            raise IndexOutOfRangeError(
                 f"gather: index of shape {tuple(idx.shape)} is larger than input of shape "
                 f"{tuple(x.shape)} in dim {d} (only dim {dim} may be larger)"
             )
@@ -192,4 +431,4 @@ def scatter_add(g: Tensor, dim: int, index: Any, shape: tuple[int, ...]) -> Tens
 
 
 def index_add(g: Tensor, key: Any, shape: tuple[int, ...]) -> Tensor:
-    return IndexAdd.apply(g, _key(key), tuple(shape))
+    return IndexAdd.apply(g, _key(key, tuple(shape)), tuple(shape))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.backend import namespace
+from chainrule.backend import is_symbolic, namespace
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
+from chainrule.primitives.elementwise import data_of
 
 
 def _shape(a: Any) -> tuple[int, ...]:
@@ -104,7 +105,8 @@ class Div(Binary):
 
 
 class Pow(Binary):
-    """y = a^b;  dy/da = b a^(b-1) (0 if b = 0), dy/db = a^b ln(a) (0 if a = 0), as PyTorch"""
+    """y = a^b;  dy/da = b a^(b-1) (0 if b = 0), dy/db = a^b ln(a) (0 if a = 0 and b >= 0), as
+    PyTorch"""
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
@@ -119,15 +121,27 @@ class Pow(Binary):
         a, b, y = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
+        # 0^(negative) = inf, ln 0 = -inf, 0 * inf: PyTorch's answers (the engine runs backward
+        # with NumPy's divide/invalid warnings off)
         if need_a:
-            # d(a^0)/da is 0 everywhere, but b a^(b-1) gives 0 * inf = nan at a = 0 (PyTorch
-            # returns 0). The second derivative of a^1 differentiates a^0, so it relies on this.
+            # d(a^0)/da is 0 everywhere, but b a^(b-1) gives 0 * inf = nan at a = 0. The
+            # second derivative of a^1 differentiates a^0, so it relies on this. The 0 is
+            # selected (not g * 0), so an infinite upstream gradient does not make it nan.
             if isinstance(b, (int, float)):
-                ga = g * 0 if b == 0 else g * (b * a ** (b - 1))
+                if b == 0:  # a constant zero gradient (the engine makes it a Tensor if need be)
+                    ga = namespace(data_of(g)).zeros_like(data_of(g))
+                else:
+                    ga = g * (b * a ** (b - 1))
             else:
-                ga = dual.where(b == 0, 0.0, g * (b * a ** (b - 1)))
+                ga = dual.where(data_of(b) == 0, 0.0, g * (b * a ** (b - 1)))
         if need_b:
-            gb = dual.where(a == 0, 0.0, g * (y * dual.log(a)))
+            # a^b ln a is 0 * -inf at a = 0: the limit is 0 for b >= 0 (0^b is constant 0 or
+            # 1 there); for b < 0 it is inf * -inf = -inf, which is PyTorch's answer too
+            if is_symbolic(namespace(data_of(y))):  # a symbol has no sign: the formula
+                gb = g * (y * dual.log(a))
+            else:
+                at_zero = (data_of(a) == 0) & (data_of(b) >= 0)
+                gb = dual.where(at_zero, 0.0, g * (y * dual.log(a)))
         return ga, gb
 
 
@@ -142,9 +156,12 @@ class Maximum(Binary):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         a, b = ctx.saved_tensors
+        a, b = data_of(a), data_of(b)  # the comparisons are constants
         half = g * 0.5
-        ga = dual.where(a == b, half, dual.where(a > b, g, 0.0))
-        gb = dual.where(a == b, half, dual.where(a < b, g, 0.0))
+        # the loser's 0 is selected, never computed as g * 0; a nan (neither wins) passes g to
+        # both, as PyTorch
+        ga = dual.where(a == b, half, dual.where(a < b, 0.0, g))
+        gb = dual.where(a == b, half, dual.where(a > b, 0.0, g))
         return ga, gb
 
 
@@ -159,9 +176,10 @@ class Minimum(Binary):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         a, b = ctx.saved_tensors
+        a, b = data_of(a), data_of(b)  # the comparisons are constants
         half = g * 0.5
-        ga = dual.where(a == b, half, dual.where(a < b, g, 0.0))
-        gb = dual.where(a == b, half, dual.where(a > b, g, 0.0))
+        ga = dual.where(a == b, half, dual.where(a > b, 0.0, g))  # nan passes g, as PyTorch
+        gb = dual.where(a == b, half, dual.where(a < b, 0.0, g))
         return ga, gb
 
 

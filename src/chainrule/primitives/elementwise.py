@@ -14,6 +14,12 @@ from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
 
 
+def data_of(a: Any) -> Any:
+    """The array behind `a` (a Tensor under create_graph, else already an array): masks and
+    conditions are constants, so rules compute them on the data."""
+    return a._data if hasattr(a, "_data") else a
+
+
 class Neg(Primitive):
     """y = -x;  dy/dx = -1"""
 
@@ -156,7 +162,9 @@ class Relu(Primitive):
         xp = namespace(y)
         if is_symbolic(xp):  # y > 0 is a relation, not a 0/1 value, for a symbol: use a step
             return g * xp.step(y)
-        return g * (y > 0)
+        # Select, do not multiply by a 0/1 mask: inf * 0 would be nan where relu cut the input
+        # off (relu(x).sqrt() at x = 0). `y <= 0` rather than `y > 0`: nan passes g, as PyTorch.
+        return dual.where(y <= 0, 0.0, g)
 
 
 class Abs(Primitive):
@@ -170,7 +178,9 @@ class Abs(Primitive):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors
-        return g * dual.sign(x)
+        # At x = 0 the gradient is the selected 0, not g * sign(0) (nan for g = inf), as relu's
+        # kink; elsewhere sign(x) is +-1 (nan for nan) and multiplying is exact.
+        return dual.where(x == 0, 0.0, g) * dual.sign(x)
 
 
 class Clamp(Primitive):

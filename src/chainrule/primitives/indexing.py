@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import namespace
+from chainrule.errors import IndexOutOfRangeError
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
 
@@ -60,7 +61,13 @@ class Index(Primitive):
     def forward(ctx: Any, x: Any, key: Any) -> Any:
         ctx.key = key
         ctx.shape = x.shape
-        return x[key]
+        y = x[key]
+        flags = getattr(y, "flags", None)  # None: one element of an object array (SymPy)
+        if flags is None or flags.c_contiguous or is_basic(key):  # a basic key gives a view
+            return y
+        # NumPy lays out x[:, idx] with the block's dims outermost in memory; torch's result
+        # is contiguous, and `view` follows the memory layout, so match torch's.
+        return namespace(y).ascontiguousarray(y)
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -104,7 +111,8 @@ class IndexPut(Primitive):
             xp = namespace(g._data if hasattr(g, "_data") else g)
             mask = xp.ones(ctx.shape, dtype=bool)
             mask[ctx.key] = False
-            gx = g * mask
+            # select, do not multiply: an overwritten entry's gradient is 0 even where g is inf
+            gx = dual.where(mask, g, 0.0)
         if need_v:
             gv = dual.sum_to(g[ctx.key], ctx.v_shape)
         return gx, None, gv
@@ -112,6 +120,8 @@ class IndexPut(Primitive):
 
 class Gather(Primitive):
     """y[i] = x[index[i]] along dim;  dL/dx = zeros like x with g scatter-added at index"""
+
+    index_error = IndexOutOfRangeError  # torch raises RuntimeError for an index out of range
 
     @staticmethod
     def forward(ctx: Any, x: Any, dim: int, index: Any) -> Any:
@@ -132,6 +142,8 @@ class Gather(Primitive):
 
 class ScatterAdd(Primitive):
     """y = zeros(shape) with g[i] added at index[i] along dim;  dL/dg = gather(upstream, index)"""
+
+    index_error = IndexOutOfRangeError
 
     @staticmethod
     def forward(ctx: Any, g: Any, dim: int, index: Any, shape: tuple[int, ...]) -> Any:

@@ -19,7 +19,8 @@ from chainrule.primitives.base import Primitive
 
 
 def _reduce_weights(weights: Any, reduction: str) -> Any:
-    """The factor each sample's loss gets: 1 (sum), 1/total weight (mean)."""
+    """The factor each sample's loss gets: 1 (sum), 1/total weight (mean; nan when the total is
+    0, an empty or all-ignored batch, whose mean PyTorch gives as 0/0 = nan)."""
     if reduction == "mean":
         total = weights.sum()
         return weights / total if total != 0 else weights * float("nan")
@@ -28,7 +29,7 @@ def _reduce_weights(weights: Any, reduction: str) -> Any:
 
 class CrossEntropy(Primitive):
     """L_i = w_{c_i} (logsumexp(o_i) - o_{i,c_i}) for logits o (N, C) and classes c (N,);
-    dL_i/do_i = w_{c_i} (softmax(o_i) - onehot(c_i))"""
+    dL_i/do_i = w_{c_i} (softmax(o_i) - onehot(c_i)), and exactly 0 for ignored rows"""
 
     @staticmethod
     def forward(
@@ -38,21 +39,29 @@ class CrossEntropy(Primitive):
         rows = xp.arange(logits.shape[0])
         valid = target != ignore_index
         safe_target = xp.where(valid, target, 0)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = xp.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        picked = shifted[rows, safe_target]
-        losses = xp.log(total[:, 0]) - picked
         w = valid.astype(logits.dtype)
         if weight is not None:
             w = w * weight[safe_target]
-        ctx.probs = exp / total
-        ctx.target, ctx.reduction = safe_target, reduction
-        ctx.factors = w if reduction == "none" else _reduce_weights(w, reduction)
+        ctx.target, ctx.reduction, ctx.valid = safe_target, reduction, valid
         ctx.save_for_backward(logits)
-        if reduction == "none":
-            return losses * w
-        return (losses * ctx.factors).sum()
+        # inf logits give nan rows, and an empty or all-ignored batch a mean of 0/0 = nan: the
+        # answers PyTorch gives
+        with dual._quiet(xp):
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            exp = xp.exp(shifted)
+            total = exp.sum(axis=1, keepdims=True)
+            picked = shifted[rows, safe_target]
+            losses = xp.log(total[:, 0]) - picked
+            ctx.probs = exp / total
+            # an ignored row's loss is selected as 0, not computed as nan * 0 (inf logits there)
+            weighted = xp.where(valid, losses * w, 0.0)
+            if reduction == "none":
+                ctx.factors = w
+                return weighted
+            ctx.factors = _reduce_weights(w, reduction)
+            if reduction == "sum":
+                return weighted.sum()
+            return weighted.sum() / w.sum()
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -63,7 +72,10 @@ class CrossEntropy(Primitive):
         onehot = xp.zeros(logits.shape, dtype=logits.dtype)
         onehot[xp.arange(logits.shape[0]), ctx.target] = 1
         scale = ctx.factors[:, None] * (g[:, None] if ctx.reduction == "none" else g)
-        return (probs - onehot) * scale, None, None, None, None
+        # ignored rows get a selected 0: their nan probabilities (inf logits) or a nan scale
+        # (all rows ignored) do not reach them
+        grad = dual.where(ctx.valid[:, None], (probs - onehot) * scale, 0.0)
+        return grad, None, None, None, None
 
 
 class BinaryCrossEntropyWithLogits(Primitive):

@@ -20,8 +20,13 @@ def _shifted(x: Any, dim: int, beta: Any) -> Any:
     xp = namespace(x)
     if is_symbolic(xp):  # symbols have no max, and exp of a symbol cannot overflow: no shift
         return z
+    if x.shape[dim] == 0:  # nothing to shift (and no max): the result is empty, as PyTorch's
+        return z
     m = z.max(axis=dim, keepdims=True)
-    return z - xp.where(xp.isfinite(m), m, 0)
+    # a row of all -inf keeps exp(z - m) at 0 (0/0 = nan, as PyTorch); an inf or nan max is
+    # subtracted as is, so the row is nan, as PyTorch's softmax (x - inf = nan at the inf).
+    # Callers run this under dual._quiet: those nans are answers.
+    return z - xp.where(m == -xp.inf, 0, m)
 
 
 class Softmax(Primitive):
@@ -29,8 +34,10 @@ class Softmax(Primitive):
 
     @staticmethod
     def forward(ctx: Any, x: Any, dim: int, beta: Any) -> Any:
-        e = namespace(x).exp(_shifted(x, dim, beta))
-        y = e / e.sum(axis=dim, keepdims=True)
+        xp = namespace(x)
+        with dual._quiet(xp):  # a row of all -inf (or with inf or nan) is nan, as PyTorch's
+            e = xp.exp(_shifted(x, dim, beta))
+            y = e / e.sum(axis=dim, keepdims=True)
         ctx.dim, ctx.beta = dim, beta
         ctx.save_for_backward(y)
         return y
@@ -50,8 +57,8 @@ class LogSoftmax(Primitive):
     @staticmethod
     def forward(ctx: Any, x: Any, dim: int, beta: Any) -> Any:
         xp = namespace(x)
-        z = _shifted(x, dim, beta)
         with dual._quiet(xp):
+            z = _shifted(x, dim, beta)
             y = z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
         ctx.dim, ctx.beta = dim, beta
         ctx.save_for_backward(y)

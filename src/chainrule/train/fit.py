@@ -88,12 +88,16 @@ def fit(
     start_epoch: int = 0,
     history: History | dict | None = None,
     progress: bool | Progress = True,
+    val_prefix: str = "val",
 ) -> History:
     """Train for `epochs` epochs and return the History of per-epoch metrics.
 
+    Metrics on `val_loader` are logged as `{val_prefix}_loss` etc. (`chainrule train` evaluates
+    its test split there and calls it "test"). A loss that is NaN or infinite stops training
+    with FloatingPointError before that step touches the weights.
+
     >>> import chainrule as cr
-    >>> cr.manual_seed(0)  # doctest: +ELLIPSIS
-    Generator(...)
+    >>> _ = cr.manual_seed(0)  # returns the generator, as torch.manual_seed does
     >>> s = cr.data.moons(200, seed=0)
     >>> ds = cr.data.TensorDataset(cr.tensor(s.x_train), cr.tensor(s.y_train))
     >>> model = cr.nn.MLP([2, 16, 2])
@@ -116,19 +120,21 @@ def fit(
         model.train()
         bar.start_epoch(epoch, start_epoch + epochs, len(train_loader))
         total_loss, total_correct, count = 0.0, 0.0, 0
-        for x, y in train_loader:
+        for step, (x, y) in enumerate(train_loader, 1):
             optimizer.zero_grad()
             out = model(x)
             loss = loss_fn(out, y)
-            loss.backward()
-            optimizer.step()
             value = float(loss.item())
             if not np.isfinite(value):
+                # Checked before backward and step, so the weights stay those of the last
+                # finite step.
                 bar.end_epoch()
                 raise FloatingPointError(
-                    f"fit: the training loss became {value} at epoch {epoch}; lower the learning "
-                    "rate or check the data"
+                    f"fit: the training loss became {value} at epoch {epoch}, step {step} of "
+                    f"{len(train_loader)}; lower the learning rate or check the data"
                 )
+            loss.backward()
+            optimizer.step()
             n = x.shape[0]
             total_loss += value * n
             if classification:
@@ -141,7 +147,7 @@ def fit(
             logs["train_accuracy"] = total_correct / max(count, 1)
         if val_loader is not None:
             for key, value in evaluate(model, loss_fn, val_loader, classification).items():
-                logs[f"val_{key}"] = value
+                logs[f"{val_prefix}_{key}"] = value
         logs["lr"] = optimizer.param_groups[0]["lr"]
         logs["seconds"] = time.perf_counter() - started
         if scheduler is not None:
