@@ -17,10 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import modes
 from chainrule.function import _FREED, Node
+from chainrule.modes import state as _modes  # this thread's switches (grad mode, anomaly, ...)
 from chainrule.primitives import dual
 from chainrule.tensor import Tensor
+
+
+class HookResultError(TypeError, RuntimeError):
+    """A post-accumulate-grad hook returned something (torch raises RuntimeError for a Tensor,
+    TypeError for anything else; this is both, so either habit catches it)."""
 
 
 def backward(
@@ -100,12 +105,15 @@ def run(
 ) -> list[Any] | None:
     """Backpropagate from roots. With `capture`, return d(roots)/d(capture) instead of touching
     any .grad (autograd.grad); otherwise accumulate into the leaves (Tensor.backward)."""
-    previous = modes.grad_enabled
-    modes.grad_enabled = create_graph
+    previous = _modes.grad_enabled
+    _modes.grad_enabled = create_graph
     try:
-        return _run(roots, root_grads, retain_graph, create_graph, capture, accumulate_only)
+        # inf and nan in gradients (sqrt'(0) = inf, inf * 0) are answers, as in PyTorch, which
+        # never warns: one errstate for the whole pass, not one per rule
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return _run(roots, root_grads, retain_graph, create_graph, capture, accumulate_only)
     finally:
-        modes.grad_enabled = previous
+        _modes.grad_enabled = previous
 
 
 def _run(
@@ -126,29 +134,41 @@ def _run(
         else:
             node_slots[(t.grad_fn, t._output_nr)] = i
 
-    # ids of gradient arrays already handed somewhere: a leaf adopts (and may later modify in
-    # place) only an array nobody else holds; anything else is copied first (see _accumulate).
+    # ids of gradient arrays that someone besides the engine may hold (the user's root gradient,
+    # a hook's argument or result, a user Function's result, an array sent along two edges): a
+    # leaf adopts, and later accumulates in place into, only an array that is in none of these;
+    # anything else is copied first (see _accumulate). Every place an array escapes adds it.
     placed: set[int] = set()
     buffers: dict[Node, list[Any]] = {}
+    # A leaf's contributions are summed here until its last edge has delivered (leaf_pending
+    # counts the edges left), so its hooks run once, on the total, as torch's AccumulateGrad.
+    leaf_grads: dict[int, Any] = {}
+    root_leaves: dict[int, Tensor] = {}
     for root, g in zip(roots, root_grads, strict=True):
         g = convert(g)
         placed.add(id(g))
         if root.grad_fn is None:  # a leaf differentiated with respect to itself
-            _deliver_leaf(root, g, captured, leaf_slots, capture, accumulate_only, placed)
+            key = id(root)
+            root_leaves[key] = root
+            leaf_grads[key] = g if key not in leaf_grads else leaf_grads[key] + g
             continue
         buf = buffers.setdefault(root.grad_fn, [None] * root.grad_fn.n_outputs)
         nr = root._output_nr
         buf[nr] = g if buf[nr] is None else buf[nr] + g
 
-    dependencies = _count_dependencies(list(buffers))
+    dependencies, leaf_pending = _count_dependencies(list(buffers))
+    for key, leaf in root_leaves.items():
+        if key not in leaf_pending:  # no edge leads to it: nothing more will arrive
+            g = leaf_grads.pop(key)
+            _deliver_leaf(leaf, g, captured, leaf_slots, capture, accumulate_only, placed)
     ready = [node for node in buffers if node not in dependencies]
-    anomaly = modes.anomaly_enabled and modes.anomaly_check_nan
+    anomaly = _modes.anomaly_enabled and _modes.anomaly_check_nan
     ndarray = np.ndarray
     while ready:
         node = ready.pop()
         grads = buffers.pop(node)
         if node.pre_hooks:
-            grads = _run_prehooks(node, grads, create_graph)
+            grads = _run_prehooks(node, grads, create_graph, placed)
         if node_slots:
             for nr, g in enumerate(grads):
                 slot = node_slots.get((node, nr))
@@ -200,17 +220,33 @@ def _run(
                     if target not in buffers:
                         buffers[target] = [None] * target.n_outputs
                     ready.append(target)
-            elif g is not None:
-                if not fn._raw or (g is input_grads[i] and _appears_twice(g, input_grads)):
+            else:  # a leaf
+                if g is not None and (
+                    not fn._raw or (g is input_grads[i] and _appears_twice(g, input_grads))
+                ):
                     # one array for two inputs (a + b), or from user code that may keep it
                     placed.add(id(g))
-                _deliver_leaf(target, g, captured, leaf_slots, capture, accumulate_only, placed)
+                key = id(target)
+                left = leaf_pending[key] - 1
+                if left:  # more contributions to come: keep the sum (a new array)
+                    leaf_pending[key] = left
+                    if g is not None:
+                        earlier = leaf_grads.get(key)
+                        leaf_grads[key] = g if earlier is None else earlier + g
+                    continue
+                earlier = leaf_grads.pop(key, None)
+                if earlier is not None:
+                    g = earlier if g is None else earlier + g
+                if g is not None:
+                    _deliver_leaf(target, g, captured, leaf_slots, capture, accumulate_only, placed)
     return captured if capture is not None else None
 
 
-def _count_dependencies(roots: list[Node]) -> dict[Node, int]:
-    """How many edges lead into each node reachable from the roots (iterative DFS)."""
+def _count_dependencies(roots: list[Node]) -> tuple[dict[Node, int], dict[int, int]]:
+    """How many edges lead into each node reachable from the roots (iterative DFS), and into
+    each leaf (keyed by id: the edges keep the leaves alive while backward runs)."""
     dependencies: dict[Node, int] = {}
+    leaves: dict[int, int] = {}
     roots_set = set(roots)
     stack = list(roots)
     while stack:
@@ -226,7 +262,10 @@ def _count_dependencies(roots: list[Node]) -> dict[Node, int]:
                     dependencies[target] = 1
                     if target not in roots_set:
                         stack.append(target)
-    return dependencies
+            else:
+                key = id(target)
+                leaves[key] = leaves.get(key, 0) + 1
+    return dependencies, leaves
 
 
 def _call_backward(node: Node, grads: list[Any], create_graph: bool) -> tuple:
@@ -237,7 +276,7 @@ def _call_backward(node: Node, grads: list[Any], create_graph: bool) -> tuple:
     if as_tensors and not create_graph:
         grads = [Tensor._make(g) if g is not None else None for g in grads]
     result = _normalise(node, fn.backward(node, *grads))
-    if modes.anomaly_enabled and modes.anomaly_check_nan:  # detect_anomaly(check_nan=False): off
+    if _modes.anomaly_enabled and _modes.anomaly_check_nan:  # detect_anomaly(check_nan=False): off
         _check_anomaly(node, result)
     return result
 
@@ -302,18 +341,23 @@ def _as_tensor(g: Any) -> Tensor:
     return g if isinstance(g, Tensor) else Tensor._make(np.asarray(g))
 
 
-def _run_prehooks(node: Node, grads: list[Any], create_graph: bool) -> list[Any]:
-    """Tensor hooks registered on this node's outputs (register_hook, retain_grad)."""
+def _run_prehooks(node: Node, grads: list[Any], create_graph: bool, placed: set[int]) -> list[Any]:
+    """Tensor hooks registered on this node's outputs (register_hook, retain_grad).
+
+    A hook may keep its argument or its result, so both count as held (`placed`): the node's
+    backward may pass that very array on to a leaf (Sub returns g itself for its first input)."""
     grads = list(grads)
     for nr, hooks in node.pre_hooks.items():
         if grads[nr] is None:
             continue
         for hook in list(hooks):
             g = grads[nr]
+            placed.add(id(g))
             t = g if isinstance(g, Tensor) else Tensor._make(g)
             new = hook(t)
             if new is not None:
                 grads[nr] = new if create_graph else _as_array(new)
+                placed.add(id(grads[nr]))
     return grads
 
 
@@ -335,11 +379,22 @@ def _deliver_leaf(
         return
     if leaf._hooks:
         for hook in list(leaf._hooks):
+            placed.add(id(g))  # the hook may keep what it saw: the leaf must not adopt it
             t = g if isinstance(g, Tensor) else Tensor._make(g)
             new = hook(t)
             if new is not None:
                 g = new if isinstance(g, Tensor) else _as_array(new)
+                placed.add(id(g))
     _accumulate(leaf, g, placed)
+    if leaf._post_accumulate_grad_hooks:
+        for hook in list(leaf._post_accumulate_grad_hooks):
+            result = hook(leaf)
+            if result is not None:
+                raise HookResultError(
+                    f"post accumulate grad hook {getattr(hook, '__name__', hook)!r} on a leaf of "
+                    f"shape {tuple(leaf.shape)} returned {type(result).__name__}; it must return "
+                    "None (it may read or change leaf.grad in place instead)"
+                )
 
 
 def _appears_twice(g: Any, grads: tuple) -> bool:
@@ -350,7 +405,9 @@ def _accumulate(leaf: Tensor, g: Any, placed: set[int]) -> None:
     """leaf.grad += g. In a first-order backward the sum is done in place, and a fresh gradient
     array is adopted without a copy when nothing else can see it."""
     if isinstance(g, Tensor):  # create_graph: keep the sum in the graph
-        leaf._grad = g if leaf._grad is None else leaf._grad + g
+        # As torch, the first gradient is always cloned (differentiably): under create_graph a
+        # rule's Tensor result may be the very Tensor another leaf or a hook got (a + b).
+        leaf._grad = g.clone() if leaf._grad is None else leaf._grad + g
         return
     current = leaf._grad
     if current is None:

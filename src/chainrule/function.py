@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import modes
+from chainrule import errors
+from chainrule.modes import state as _modes  # this thread's switches (grad mode, anomaly, ...)
+from chainrule.modes import watched as _watched
 from chainrule.tensor import Tensor
 
 _FREED_MESSAGE = (
@@ -95,7 +97,7 @@ class Node:
             return ()
         if saved is _FREED:
             raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
-        as_tensors = modes.grad_enabled or not self.fn._raw
+        as_tensors = _modes.grad_enabled or not self.fn._raw
         if not as_tensors and len(saved) == 2:  # the common case (binary rules), unrolled
             (a, _, ca, va), (b, _, cb, vb) = saved
             if (ca is None or ca[0] == va) and (cb is None or cb[0] == vb):
@@ -188,19 +190,19 @@ class Function:
             return _apply_primitive(cls, args)
         ctx = Node(cls)
         record = False
-        if modes.grad_enabled:
+        if _modes.grad_enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
                     record = True
                     break
         if record:
             ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        previous = modes.grad_enabled
-        modes.grad_enabled = False
+        previous = _modes.grad_enabled
+        _modes.grad_enabled = False
         try:
             out = cls.forward(ctx, *args)
         finally:
-            modes.grad_enabled = previous
+            _modes.grad_enabled = previous
         return _wrap_outputs(cls, ctx, args, out, record)
 
 
@@ -230,7 +232,7 @@ def _apply_primitive(cls: type[Function], args: tuple) -> Any:
         needs.append(False)
         edges.append(None)
         meta.append(None)
-    record = record and modes.grad_enabled
+    record = record and _modes.grad_enabled
     ctx = Node.__new__(Node)
     ctx.fn = cls
     ctx.next_edges = ctx.input_meta = ctx._to_save = ()
@@ -243,7 +245,7 @@ def _apply_primitive(cls: type[Function], args: tuple) -> Any:
     if (
         type(out) is tuple
         or cls._view
-        or (record and (modes.anomaly_enabled or modes.recorder is not None))
+        or (record and _watched[0] and (_modes.anomaly_enabled or _modes.recorder is not None))
     ):
         return _wrap_outputs(cls, ctx, args, out, record)
     returned = out  # saved values are matched by identity with what forward returned
@@ -279,15 +281,19 @@ def _apply_primitive(cls: type[Function], args: tuple) -> Any:
 
 def _explain(cls: type[Function], args: tuple, error: Exception) -> Exception:
     """Re-raise an array library's error with the op's name and its inputs' shapes."""
+    # The dual class (errors.py): NumPy's ValueError about shapes is also torch's RuntimeError;
+    # an IndexError stays one unless the op says torch raises RuntimeError for it (gather).
+    kind = type(error)
+    kind = getattr(cls, "index_error", IndexError) if kind is IndexError else errors.dual(kind)
     check = getattr(cls, "check", None)
     if check is not None:
         message = check(*args)
         if message:
-            return type(error)(message)
+            return kind(message)
     shapes = ", ".join(
         str(tuple(a.shape)) if isinstance(a, Tensor) else repr(a) for a in args if a is not None
     )
-    return type(error)(f"{cls.__name__.lower()}: {error} (inputs: {shapes})")
+    return kind(f"{cls.__name__.lower()}: {error} (inputs: {shapes})")
 
 
 def _wrap_outputs(cls: type[Function], ctx: Node, args: tuple, out: Any, record: bool) -> Any:
@@ -325,11 +331,11 @@ def _wrap_outputs(cls: type[Function], ctx: Node, args: tuple, out: Any, record:
         if ctx._to_save:
             ctx._saved = tuple(_resolve_saved(v, args, outs, wrapped) for v in ctx._to_save)
             ctx._to_save = ()
-        if modes.anomaly_enabled:  # where the forward call happened, without our own frames
+        if _modes.anomaly_enabled:  # where the forward call happened, without our own frames
             frames = [f for f in traceback.extract_stack() if f.filename != __file__]
             ctx.trace = traceback.format_list(frames)
-        if modes.recorder is not None:
-            modes.recorder(ctx, args, wrapped)
+        if _modes.recorder is not None:
+            _modes.recorder(ctx, args, wrapped)
     else:
         ctx._to_save = ()
     return wrapped[0] if single else tuple(wrapped)

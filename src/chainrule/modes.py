@@ -1,26 +1,52 @@
-"""The global switches of the engine: gradient recording and anomaly detection.
+"""The switches of the engine: gradient recording, anomaly detection and the viz recorder.
 
-They are plain module globals (read on every op, so they must be cheap) and every way to change
+As in PyTorch they are per thread: a thread's `no_grad` block, or the engine switching grad mode
+to `create_graph` while it runs a backward, never changes what another thread records, and a new
+thread starts with grad mode on, anomaly detection off and no recorder.
+
+They live on `state`, a `threading.local` whose defaults are class attributes: a thread that
+never set a switch reads the class value, so reading one on every op is a single attribute
+lookup (about as cheap as the module global it replaced; see DESIGN.md). Every way to change
 them is a context manager or decorator that restores the previous value, even on an exception.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
+import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
-grad_enabled: bool = True
-anomaly_enabled: bool = False
-anomaly_check_nan: bool = True
-# Set by chainrule.viz.record(): called as recorder(node, args, outputs) for every recorded node,
-# so drawings and ledgers can show forward values (None: nothing is kept, no cost).
-recorder: Callable[..., None] | None = None
+# Process-wide and sticky: True once any thread has switched anomaly detection or a recorder
+# on. A thread-local read costs a few times a global one, so the per-op path asks this first
+# and reads those two switches only in a process that has ever used them.
+watched: list[bool] = [False]
+
+
+class _State(threading.local):
+    """This thread's switches (class attributes: the values a new thread starts with)."""
+
+    grad_enabled: bool = True
+    anomaly_enabled: bool = False
+    anomaly_check_nan: bool = True
+    # Set by chainrule.viz.record(): called as recorder(node, args, outputs) for every recorded
+    # node, so drawings and ledgers can show forward values (None: nothing is kept, no cost).
+    recorder: Callable[..., None] | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if value and (name == "anomaly_enabled" or name == "recorder"):
+            watched[0] = True
+        super().__setattr__(name, value)
+
+
+state = _State()
 
 
 def is_grad_enabled() -> bool:
-    """True when operations are recorded for backward."""
-    return grad_enabled
+    """True when operations are recorded for backward (in this thread)."""
+    return state.grad_enabled
 
 
 class _GradMode:
@@ -29,26 +55,24 @@ class _GradMode:
     _target: bool
 
     def __enter__(self) -> None:
-        global grad_enabled
-        self._previous = grad_enabled
-        grad_enabled = self._target
+        self._previous = state.grad_enabled
+        state.grad_enabled = self._target
 
     def __exit__(self, *exc: object) -> None:
-        global grad_enabled
-        grad_enabled = self._previous
+        state.grad_enabled = self._previous
 
     def __call__(self, fn: Callable) -> Callable:
         target = self._target
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            global grad_enabled
-            previous = grad_enabled
-            grad_enabled = target
+            # previous is a local, so one decorated function may run in many threads at once
+            previous = state.grad_enabled
+            state.grad_enabled = target
             try:
                 return fn(*args, **kwargs)
             finally:
-                grad_enabled = previous
+                state.grad_enabled = previous
 
         return wrapper
 
@@ -81,10 +105,9 @@ class set_grad_enabled(_GradMode):
     """
 
     def __init__(self, mode: bool) -> None:
-        global grad_enabled
         self._target = bool(mode)
-        self._previous = grad_enabled
-        grad_enabled = self._target
+        self._previous = state.grad_enabled
+        state.grad_enabled = self._target
 
     def __enter__(self) -> None:
         pass  # already set by __init__
@@ -92,8 +115,7 @@ class set_grad_enabled(_GradMode):
     def __call__(self, fn: Callable) -> Callable:
         # Used as a decorator, __init__ must not leave the mode switched for the rest of the
         # program: restore it now, the wrapper sets it only while fn runs (as PyTorch does).
-        global grad_enabled
-        grad_enabled = self._previous
+        state.grad_enabled = self._previous
         return super().__call__(fn)
 
 
@@ -105,15 +127,30 @@ class detect_anomaly:
         self._check_nan = check_nan
 
     def __enter__(self) -> None:
-        global anomaly_enabled, anomaly_check_nan
-        self._previous = (anomaly_enabled, anomaly_check_nan)
-        anomaly_enabled, anomaly_check_nan = True, self._check_nan
+        self._previous = (state.anomaly_enabled, state.anomaly_check_nan)
+        state.anomaly_enabled, state.anomaly_check_nan = True, self._check_nan
 
     def __exit__(self, *exc: object) -> None:
-        global anomaly_enabled, anomaly_check_nan
-        anomaly_enabled, anomaly_check_nan = self._previous
+        state.anomaly_enabled, state.anomaly_check_nan = self._previous
 
 
 def is_anomaly_enabled() -> bool:
-    """True inside detect_anomaly()."""
-    return anomaly_enabled
+    """True inside detect_anomaly() (in this thread)."""
+    return state.anomaly_enabled
+
+
+class _ModesModule(types.ModuleType):
+    """`modes.grad_enabled` and the other switches, read or written as module attributes, go to
+    this thread's `state` (older code and users wrote `modes.grad_enabled = False`; a plain
+    module global would silently be ignored now)."""
+
+
+def _forward(name: str) -> property:
+    return property(
+        lambda self: getattr(state, name), lambda self, value: setattr(state, name, value)
+    )
+
+
+for _name in ("grad_enabled", "anomaly_enabled", "anomaly_check_nan", "recorder"):
+    setattr(_ModesModule, _name, _forward(_name))
+sys.modules[__name__].__class__ = _ModesModule

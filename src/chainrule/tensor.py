@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import backend, modes
+from chainrule import backend
+from chainrule.modes import state as _modes  # this thread's switches (grad mode, anomaly, ...)
 
 
 class Tensor:
@@ -32,6 +33,7 @@ class Tensor:
                  "grad_fn")  # fmt: skip
     _grad: Tensor | None = None
     _hooks: list | None = None
+    _post_accumulate_grad_hooks: list | None = None
     _retains_grad = False
     _base: Tensor | None = None  # for a view: the tensor whose memory it shares
     _base_fn: Any = None  # for a view: its base's grad_fn when the view was taken
@@ -266,6 +268,32 @@ class Tensor:
             hooks = self._hooks
         return _HookHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Any:
+        """Call `hook(self)` after a backward has accumulated this leaf's gradient into `.grad`
+        (once per backward, after the hooks of register_hook, which see the gradient before it
+        is accumulated); `hook` must return None. Not called by autograd.grad, which leaves
+        `.grad` alone. Returns a handle whose remove() unregisters the hook.
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> seen = []
+        >>> handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+        >>> (w * 3).sum().backward(); seen
+        [[3.0, 3.0]]
+        >>> handle.remove()
+        """
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors (this one "
+                f"of shape {tuple(self.shape)} was produced by {self.grad_fn.name()})"
+            )
+        if self._post_accumulate_grad_hooks is None:
+            self._post_accumulate_grad_hooks = []
+        self._post_accumulate_grad_hooks.append(hook)
+        return _HookHandle(self._post_accumulate_grad_hooks, hook)
+
     def retain_grad(self) -> None:
         """Keep the gradient of this non-leaf tensor in `.grad` after backward."""
         if self.grad_fn is None:
@@ -280,8 +308,12 @@ class Tensor:
         def store(grad: Tensor) -> None:
             t = ref()
             if t is not None:
-                detached = grad.detach()
-                t._grad = detached if t._grad is None else Tensor._make(t._grad._data + grad._data)
+                # A copy, as torch's retain_grad: the engine passes this very array on (to a
+                # leaf's .grad, to other hooks), so sharing it would let one change the other.
+                if t._grad is None:
+                    t._grad = Tensor._make(grad._data.copy())
+                else:
+                    t._grad = Tensor._make(t._grad._data + grad._data)
 
         store.retains_grad = True  # lets replays (cr.explain) leave .grad untouched
         self.grad_fn.register_prehook(self._output_nr, store)
@@ -292,14 +324,26 @@ class Tensor:
 
 
 class _HookHandle:
-    """Returned by register_hook; remove() takes the hook out again."""
+    """Returned by register_hook and register_post_accumulate_grad_hook: remove() takes the hook
+    out again (a second remove() does nothing); as a context manager, removes it on exit, as
+    torch's RemovableHandle."""
 
     def __init__(self, hooks: list, hook: Callable) -> None:
         self._hooks, self._hook = hooks, hook
 
     def remove(self) -> None:
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
+        # by identity: `in`/`remove` would compare hooks with ==, and the same function may be
+        # registered twice (each handle removes its own registration)
+        for i, h in enumerate(self._hooks):
+            if h is self._hook:
+                del self._hooks[i]
+                return
+
+    def __enter__(self) -> _HookHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
 
 def _init(
@@ -345,4 +389,4 @@ def _check_dim(dim: int, ndim: int, op: str) -> int:
 
 def grad_mode_records(*tensors: Any) -> bool:
     """True when an operation on `tensors` would be recorded."""
-    return modes.grad_enabled and any(isinstance(t, Tensor) and t._requires_grad for t in tensors)
+    return _modes.grad_enabled and any(isinstance(t, Tensor) and t._requires_grad for t in tensors)

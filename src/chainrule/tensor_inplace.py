@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import backend, modes, ops
+from chainrule import backend, errors, modes, ops
+from chainrule.modes import state as _modes  # this thread's switches (grad mode, anomaly, ...)
 from chainrule.ops.promotion import result_type as promote_dtype
 from chainrule.primitives import binary
 from chainrule.tensor import Tensor
@@ -23,13 +24,15 @@ class InPlaceMethods:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if _records(self, value):
-            _rebase(self, ops.IndexPut, ops._key(key), ops._operand(value))
+            _rebase(self, ops.IndexPut, ops._key(key, self.shape), ops._operand(value))
             return
         _check_writable(self, "setitem")
+        data = value._data if isinstance(value, Tensor) else value
         try:
-            self._data[ops._key(key)] = value._data if isinstance(value, Tensor) else value
-        except (ValueError, IndexError) as error:
-            raise type(error)(f"setitem: {error} (tensor of shape {tuple(self.shape)})") from None
+            self._data[ops._key(key, self.shape)] = data
+        except (ValueError, IndexError) as error:  # a ValueError (shapes) is torch's RuntimeError
+            kind = errors.dual(type(error))
+            raise kind(f"setitem: {error} (tensor of shape {tuple(self.shape)})") from None
         self._vc[0] += 1
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
@@ -88,7 +91,7 @@ class InPlaceMethods:
         try:
             np.copyto(self._data, data, casting="unsafe")
         except ValueError:
-            raise ValueError(binary.broadcast_message("copy_", self._data, data)) from None
+            raise errors.ShapeError(binary.broadcast_message("copy_", self._data, data)) from None
         self._vc[0] += 1
         return self
 
@@ -108,7 +111,7 @@ class InPlaceMethods:
 
 def _records(t: Tensor, *others: Any) -> bool:
     """True when an in-place op on t must be recorded in the graph."""
-    return modes.grad_enabled and (
+    return _modes.grad_enabled and (
         t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
     )
 
@@ -141,7 +144,7 @@ def _inplace(t: Tensor, fn: Any, ufunc: Any, other: Any) -> Tensor:
             f"{op}: the result does not fit in place into shape {tuple(t.shape)} (other has "
             f"shape {tuple(np.shape(b))})"
         )
-        raise ValueError(message) from None
+        raise errors.ShapeError(message) from None
     t._vc[0] += 1
     return t
 

@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import engine, modes
+from chainrule import engine
 from chainrule.function import Node
 from chainrule.modes import enable_grad, no_grad
+from chainrule.modes import state as _modes  # this thread's switches (grad mode, anomaly, ...)
 from chainrule.primitives import binary, elementwise
 from chainrule.tensor import Tensor
 
@@ -82,12 +83,12 @@ class record:
     """
 
     def __enter__(self) -> record:
-        self._previous = modes.recorder
-        modes.recorder = _recorder
+        self._previous = _modes.recorder
+        _modes.recorder = _recorder
         return self
 
     def __exit__(self, *exc: object) -> None:
-        modes.recorder = self._previous
+        _modes.recorder = self._previous
 
 
 def trace(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -153,12 +154,12 @@ def replay(node: Node, args: tuple | None = None) -> Node | None:
             inputs.append(Tensor._make(np.array(value, copy=True), bool(need)))
         else:
             inputs.append(value)
-    previous, modes.recorder = modes.recorder, None  # the replay itself is not drawn
+    previous, _modes.recorder = _modes.recorder, None  # the replay itself is not drawn
     try:
         with enable_grad():
             out = node.fn.apply(*inputs)
     finally:
-        modes.recorder = previous
+        _modes.recorder = previous
     for t in out if isinstance(out, tuple) else (out,):
         if t.grad_fn is not None:
             return t.grad_fn
@@ -173,12 +174,12 @@ def forward_values(node: Node, args: tuple) -> tuple[np.ndarray, ...]:
         Tensor._make(np.asarray(v)) if is_t else v
         for v, is_t in zip(args, rec.is_tensor, strict=True)
     ]
-    previous, modes.recorder = modes.recorder, None
+    previous, _modes.recorder = _modes.recorder, None
     try:
         with no_grad():
             out = node.fn.apply(*inputs)
     finally:
-        modes.recorder = previous
+        _modes.recorder = previous
     return tuple(t._data for t in (out if isinstance(out, tuple) else (out,)))
 
 
