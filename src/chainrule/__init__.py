@@ -13,10 +13,6 @@ check the chain rule at work.
 
 from __future__ import annotations
 
-# Import order matters: Tensor, then the Function mechanism, then the rule table and the Tensor
-# methods that call it, then the engine.
-from chainrule.tensor import Tensor  # isort: skip
-from chainrule import tensor_methods  # isort: skip
 from chainrule import autograd, check, data, distributed, errors, nn, optim, symbolic, train, viz
 from chainrule.backend import (
     bool_,
@@ -128,6 +124,7 @@ from chainrule.ops.composite import (
     topk,
     unbind,
 )
+from chainrule.tensor import Tensor
 from chainrule.viz.ledger import explain
 
 clip = clamp

@@ -12,53 +12,10 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.errors import ArgumentError, ShapeError, UnsupportedDTypeError
+from chainrule.errors import ArgumentError, UnsupportedDTypeError
+from chainrule.ops import conversion
+from chainrule.ops.conversion import _dtype, _size, as_array
 from chainrule.tensor import Tensor
-
-
-def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    for s in size:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
-            raise TypeError(f"size must be a sequence of non-negative ints, got {size!r}")
-        if s < 0:  # torch: RuntimeError
-            raise ShapeError(f"size must be a sequence of non-negative ints, got {size!r}")
-    return tuple(int(s) for s in size)
-
-
-def _dtype(dtype: Any, floating: bool = True) -> np.dtype:
-    if dtype is None:
-        return backend.get_default_dtype() if floating else backend.int64
-    return np.dtype(dtype)
-
-
-def as_array(data: Any, dtype: Any = None) -> Any:
-    """Convert data to an array with PyTorch's dtype inference."""
-    if type(data) is float and dtype is None:  # the scalar fast path (e.g. one graph per x)
-        return np.array(data, dtype=backend.get_default_dtype())
-    if isinstance(data, Tensor):
-        array = data._data
-        return array.copy() if dtype is None else array.astype(dtype)
-    if hasattr(data, "__cuda_array_interface__"):
-        return data if dtype is None else data.astype(dtype)
-    if isinstance(data, (np.ndarray, np.generic)):
-        array = np.array(data, dtype=dtype)  # a copy, as torch.tensor copies
-        return array
-    try:
-        array = np.array(data, dtype=dtype)
-    except (ValueError, TypeError) as error:
-        raise TypeError(
-            f"tensor: cannot build a tensor from {type(data).__name__}: {error}"
-        ) from None
-    if array.dtype.kind not in "biufc":  # object (ragged lists), but also str ('abc'), bytes
-        raise TypeError(f"tensor: could not infer a numeric dtype from {data!r}")
-    if dtype is None:
-        if array.dtype.kind == "f":
-            array = array.astype(backend.get_default_dtype())
-        elif array.dtype.kind in "iu":
-            array = array.astype(np.int64)
-    return array
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -75,11 +32,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def as_tensor(data: Any, dtype: Any = None) -> Tensor:
     """Like tensor(), but shares memory with a NumPy array of the right dtype."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
-        return data
-    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == np.dtype(dtype)):
-        return Tensor._make(data)
-    return tensor(data, dtype)
+    return conversion.as_tensor(data, dtype)  # type: ignore[return-value]  # made as Tensor
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

@@ -20,7 +20,9 @@ import numpy as np
 from chainrule.function import _FREED, Node
 from chainrule.modes import state as _modes  # this thread's switches (grad mode, anomaly, ...)
 from chainrule.primitives import dual
-from chainrule.tensor import Tensor
+from chainrule.tensor_base import (
+    TensorBase as Tensor,  # the state of a tensor; its methods sit above
+)
 
 
 class HookResultError(TypeError, RuntimeError):

@@ -26,7 +26,9 @@ import numpy as np
 from chainrule import errors
 from chainrule.modes import state as _modes  # this thread's switches (grad mode, anomaly, ...)
 from chainrule.modes import watched as _watched
-from chainrule.tensor import Tensor
+from chainrule.tensor_base import (
+    TensorBase as Tensor,  # the state of a tensor; its methods sit above
+)
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -253,7 +255,7 @@ def _apply_primitive(cls: type[Function], args: tuple) -> Any:
         out = np.asarray(out)  # a Python number
     # A 0-d result stays the NumPy scalar NumPy returns: arithmetic on it is ~9x faster than
     # on a 0-d array. Tensor._memory() makes it an array where memory is written or shared.
-    y = Tensor.__new__(Tensor)  # Tensor._make, inlined: this runs once per operation
+    y = object.__new__(Tensor._concrete)  # Tensor._make, inlined: this runs once per operation
     y._data = out
     y._output_nr = 0
     y._vc = [0]

@@ -16,11 +16,14 @@ from chainrule import backend, errors, modes, ops
 from chainrule.modes import state as _modes  # this thread's switches (grad mode, anomaly, ...)
 from chainrule.ops.promotion import result_type as promote_dtype
 from chainrule.primitives import binary
-from chainrule.tensor import Tensor
+from chainrule.tensor_base import TensorBase
+from chainrule.tensor_base import TensorBase as Tensor  # results are made as the full Tensor
 
 
-class InPlaceMethods:
-    """Mixed into Tensor by tensor_methods.install."""
+class InPlaceMethods(TensorBase):
+    """In-place operations with version counters (see chainrule.tensor.Tensor)."""
+
+    __slots__ = ()
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if _records(self, value):

@@ -1,6 +1,7 @@
 """Tensor's operators and methods, PyTorch-named, each delegating to `chainrule.ops`.
 
-They live here (installed onto Tensor by tensor.py) so tensor.py stays about what a tensor *is*.
+`TensorMethods` is a mixin over `TensorBase`; `chainrule.tensor.Tensor` inherits it (with the
+in-place methods of `tensor_inplace`), so type checkers and editors see every method.
 In-place methods (`add_`, `+=`, `x[i] = v`, ...) write into the tensor's memory and bump its
 version counter; when the graph records, the tensor's history is re-based onto the new operation,
 and any node that saved the old value refuses to run backward with it.
@@ -15,9 +16,11 @@ import numpy as np
 from chainrule import backend, errors, ops
 from chainrule.function import _apply_primitive
 from chainrule.ops import composite
+from chainrule.ops.conversion import _size, as_array
 from chainrule.ops.promotion import promote
 from chainrule.primitives import binary
-from chainrule.tensor import Tensor
+from chainrule.tensor_base import TensorBase
+from chainrule.tensor_base import TensorBase as Tensor  # results are made as the full Tensor
 
 # The float dtypes a Python float never widens (NumPy keeps the tensor's dtype for it).
 _FLOATS = frozenset({np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)})
@@ -28,8 +31,12 @@ def _operand(x: Any) -> Any:
     return x if isinstance(x, (Tensor, float, int)) else ops._operand(x)
 
 
-class TensorMethods:
-    """Mixed into Tensor by `install`."""
+class TensorMethods(TensorBase):
+    """Operators, math, shapes, reductions and conversions (see chainrule.tensor.Tensor)."""
+
+    __slots__ = ()
+    # Defining __eq__ would otherwise make tensors unhashable; they hash by identity, as torch's.
+    __hash__ = TensorBase.__hash__
 
     # -- arithmetic operators ----------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -183,24 +190,17 @@ class TensorMethods:
 
     def new_zeros(self, *size: Any) -> Tensor:
         """zeros of this tensor's dtype (torch.Tensor.new_zeros)."""
-        from chainrule.creation import zeros
-
-        return zeros(*size, dtype=self.dtype)
+        return Tensor._make(np.zeros(_size(size), dtype=self.dtype))
 
     def new_ones(self, *size: Any) -> Tensor:
-        from chainrule.creation import ones
-
-        return ones(*size, dtype=self.dtype)
+        return Tensor._make(np.ones(_size(size), dtype=self.dtype))
 
     def new_full(self, size: Any, fill_value: Any) -> Tensor:
-        from chainrule.creation import full
-
-        return full(size, fill_value, dtype=self.dtype)
+        shape = _size(size if isinstance(size, (tuple, list)) else (size,))
+        return Tensor._make(np.full(shape, fill_value, dtype=self.dtype))
 
     def new_tensor(self, data: Any) -> Tensor:
-        from chainrule.creation import tensor
-
-        return tensor(data, dtype=self.dtype)
+        return Tensor._make(as_array(data, self.dtype))
 
     def square(self) -> Tensor:
         return ops.Mul.apply(self, self)
@@ -307,31 +307,3 @@ class TensorMethods:
     # -- indexing -----------------------------------------------------------------------------
     def __getitem__(self, key: Any) -> Tensor:
         return ops.index(self, key)
-
-
-def install(cls: type) -> None:
-    """Copy the methods above, and the in-place ones of tensor_inplace, onto Tensor."""
-    from chainrule.tensor_inplace import InPlaceMethods
-
-    for source in (TensorMethods, InPlaceMethods):
-        dunders = {name for name in vars(source) if name.startswith("__")} - _SKIP
-        for name, value in vars(source).items():
-            if name.startswith("__") and name.endswith("__") and name not in dunders:
-                continue
-            setattr(cls, name, value)
-
-
-# Class machinery that must not be copied (__hash__ is None here because __eq__ is defined).
-_SKIP = {
-    "__module__",
-    "__dict__",
-    "__weakref__",
-    "__doc__",
-    "__qualname__",
-    "__hash__",
-    "__firstlineno__",
-    "__static_attributes__",
-}
-
-
-install(Tensor)

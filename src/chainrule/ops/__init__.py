@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend, errors
-from chainrule.creation import as_tensor
 from chainrule.ops.composite import values_indices
+from chainrule.ops.conversion import as_tensor
 from chainrule.ops.operands import operand as _operand
 from chainrule.ops.promotion import promote
 from chainrule.ops.shaping import (  # shapes and indexing, re-exported here
@@ -70,7 +70,8 @@ from chainrule.primitives.reduction import (
 )
 from chainrule.primitives.shape import Cat, Expand, Permute, Reshape
 from chainrule.primitives.softmax import LogSoftmax, Softmax
-from chainrule.tensor import Tensor, _check_dim
+from chainrule.tensor_base import TensorBase as Tensor  # the tensor layer types against the base
+from chainrule.tensor_base import _check_dim
 
 
 # -- elementwise ------------------------------------------------------------------------------

@@ -9,16 +9,20 @@ from typing import Any
 import numpy as np
 
 from chainrule import errors
+from chainrule.errors import ShapeError
+from chainrule.ops.operands import operand
+from chainrule.ops.promotion import promote
+from chainrule.ops.shaping import expand, reshape
+from chainrule.primitives.binary import Where, broadcast_message
 from chainrule.primitives.indexing import Gather
-from chainrule.tensor import Tensor, _check_dim
+from chainrule.tensor_base import TensorBase as Tensor  # the tensor layer types against the base
+from chainrule.tensor_base import _check_dim
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     """x with `value` where `mask` (a bool tensor broadcastable to x) is True."""
-    from chainrule.ops import where
-
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise errors.DTypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
@@ -27,7 +31,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
             f"masked_fill: mask of shape {m.shape} does not broadcast to the tensor's shape "
             f"{tuple(x.shape)}"
         )
-    return where(np.broadcast_to(m, x.shape), value, x)
+    return Where.apply(np.broadcast_to(m, x.shape), *promote(operand(value), x))
 
 
 def _broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -85,8 +89,6 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 
 def repeat(x: Tensor, *sizes: Any) -> Tensor:
     """x tiled sizes[i] times along each dim (torch.Tensor.repeat), by reshape and expand."""
-    from chainrule.ops import expand, reshape
-
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     if len(sizes) < x.ndim:
@@ -102,8 +104,6 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
 
 def flip(x: Tensor, *dims: Any) -> Tensor:
     """x reversed along each of dims (`x.flip(0, 1)` or `x.flip([0, 1])`)."""
-    from chainrule.errors import ShapeError
-
     if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
         dims = tuple(dims[0])
     axes = [_check_dim(d, x.ndim, "flip") for d in dims]
@@ -155,9 +155,6 @@ def _describe(x: Any) -> str:
 
 def floor_divide(a: Any, b: Any, op: str = "floor_divide", symbol: str = "//") -> Tensor:
     """floor(a / b), elementwise; not differentiable (PyTorch gives it no gradient either)."""
-    from chainrule.ops.promotion import promote
-    from chainrule.primitives.binary import broadcast_message
-
     _numeric_operands(a, b, op, symbol)
     a, b = promote(a, b)
     da = a._data if isinstance(a, Tensor) else a

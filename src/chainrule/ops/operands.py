@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.tensor import Tensor
+from chainrule.tensor_base import TensorBase as Tensor  # the tensor layer types against the base
 
 
 def operand(x: Any) -> Any:

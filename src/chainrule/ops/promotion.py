@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.tensor import Tensor
+from chainrule.primitives.elementwise import Cast
+from chainrule.tensor_base import TensorBase as Tensor  # the tensor layer types against the base
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -92,10 +93,8 @@ def promote(a: Any, b: Any) -> tuple[Any, Any]:
 
 
 def _cast(x: Any, dtype: np.dtype) -> Any:
-    from chainrule.ops import to
-
     if isinstance(x, Tensor):
-        return x if x._data.dtype == dtype else to(x, dtype)
+        return x if x._data.dtype == dtype else Cast.apply(x, dtype)
     if isinstance(x, np.ndarray):
         return x if x.dtype == dtype else x.astype(dtype)
     return x  # Python numbers are "weak": NumPy keeps the tensor's dtype for them

@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.creation import as_tensor
 from chainrule.errors import ArgumentError, DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.ops.conversion import as_tensor
 from chainrule.ops.operands import operand
 from chainrule.primitives.indexing import Gather, Index, IndexAdd, IndexPut, ScatterAdd, is_basic
 from chainrule.primitives.reduction import normalize_dims
 from chainrule.primitives.shape import Cat, Expand, Permute, Reshape
-from chainrule.tensor import Tensor, _check_dim
+from chainrule.tensor_base import TensorBase as Tensor  # the tensor layer types against the base
+from chainrule.tensor_base import _check_dim
 
 
 # -- shapes -----------------------------------------------------------------------------------

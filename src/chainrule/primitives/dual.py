@@ -15,7 +15,9 @@ from typing import Any
 
 from chainrule.backend import namespace
 from chainrule.primitives.base import primitive
-from chainrule.tensor import Tensor
+from chainrule.tensor_base import (
+    TensorBase as Tensor,  # the state of a tensor; its methods sit above
+)
 
 
 def _is_tensor(a: Any) -> bool:
