@@ -178,23 +178,12 @@ def _run(
                     captured[slot] = g if captured[slot] is None else captured[slot] + g
         edges = node.next_edges
         fn = node.fn
-        if fn._raw and not create_graph and len(grads) == 1:
-            # the common case, inlined: a primitive's first-order backward on one output
-            g = grads[0]
-            if g is None:
-                input_grads: Any = (None,) * len(edges)
-            else:
-                input_grads = fn.backward(node, g)
-                if type(input_grads) is not tuple or len(input_grads) != len(edges):
-                    input_grads = _normalise(node, input_grads)
-                if anomaly:
-                    _check_anomaly(node, input_grads)
-        elif any(g is not None for g in grads):
-            input_grads = _call_backward(node, grads, create_graph)
+        if grads[0] is not None or any(g is not None for g in grads):
+            input_grads: Any = _call_backward(node, grads, create_graph, anomaly)
         else:
             input_grads = (None,) * len(edges)
         if not retain_graph and node._saved is not None:
-            node._saved = _FREED  # Node.release(), inlined
+            node._saved = _FREED  # free what backward saved (see Node._freed)
         meta = node.input_meta
         for i, edge in enumerate(edges):
             if edge is None:
@@ -270,15 +259,24 @@ def _count_dependencies(roots: list[Node]) -> tuple[dict[Node, int], dict[int, i
     return dependencies, leaves
 
 
-def _call_backward(node: Node, grads: list[Any], create_graph: bool) -> tuple:
+def _call_backward(
+    node: Node, grads: list[Any], create_graph: bool, anomaly: bool = False
+) -> tuple:
+    """The node's backward, one gradient per input (None where it sends none)."""
     fn = node.fn
-    as_tensors = create_graph or not fn._raw
-    if node.materialize_grads and node.n_outputs > 1:
-        grads = [g if g is not None else _zeros_for(node, grads) for g in grads]
-    if as_tensors and not create_graph:
-        grads = [Tensor._make(g) if g is not None else None for g in grads]
-    result = _normalise(node, fn.backward(node, *grads))
-    if _modes.anomaly_enabled and _modes.anomaly_check_nan:  # detect_anomaly(check_nan=False): off
+    if fn._raw and not create_graph and len(grads) == 1:
+        # The common case first (a primitive's first-order backward on one output): the rule
+        # runs on raw arrays and returns arrays, with nothing to convert.
+        result = fn.backward(node, grads[0])
+        if type(result) is not tuple or len(result) != len(node.next_edges):
+            result = _normalise(node, result)
+    else:
+        if node.materialize_grads and node.n_outputs > 1:
+            grads = [g if g is not None else _zeros_for(node, grads) for g in grads]
+        if not fn._raw and not create_graph:  # user Functions see Tensors, as in PyTorch
+            grads = [Tensor._make(g) if g is not None else None for g in grads]
+        result = _normalise(node, fn.backward(node, *grads))
+    if anomaly:  # detect_anomaly(check_nan=False) turns the check off
         _check_anomaly(node, result)
     return result
 

@@ -147,11 +147,6 @@ class Node:
         """True once a backward without retain_graph has freed the saved values."""
         return self._saved is _FREED
 
-    def release(self) -> None:
-        """Free saved values (after a backward without retain_graph)."""
-        if self._saved is not None:
-            self._saved = _FREED
-
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 
@@ -191,36 +186,33 @@ class Function:
         if cls._raw:
             return _apply_primitive(cls, args)
         ctx = Node(cls)
-        record = False
-        if _modes.grad_enabled:
-            for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    record = True
-                    break
+        _, needs, edges, meta, record = _collect(cls, args)
+        record = record and _modes.grad_enabled
         if record:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+            ctx.needs_input_grad = tuple(needs)
         previous = _modes.grad_enabled
         _modes.grad_enabled = False
         try:
             out = cls.forward(ctx, *args)
         finally:
             _modes.grad_enabled = previous
-        return _wrap_outputs(cls, ctx, args, out, record)
+        return _wrap_outputs(cls, ctx, args, out, record, edges, meta)
 
 
-def _apply_primitive(cls: type[Function], args: tuple) -> Any:
-    """Function.apply for the library's primitives: the hot path of every operation, so it is
-    written as one pass over the arguments with no per-call allocations beyond the node and the
-    output (see benchmarks/NOTES.md)."""
+def _collect(cls: type[Function], args: tuple) -> tuple[list, list, list, list, bool]:
+    """One pass over the arguments (every op runs it): the values forward sees (arrays for a
+    primitive), and per input whether it needs a gradient, its edge and its (shape, dtype);
+    plus whether any input requires grad."""
     arrays = []
     needs = []
     edges: list = []
     meta: list = []
     record = False
+    raw = cls._raw
     for a in args:
         if isinstance(a, Tensor):
             data = a._data
-            arrays.append(data)
+            arrays.append(data if raw else a)
             if a._requires_grad:
                 record = True
                 needs.append(True)
@@ -234,6 +226,14 @@ def _apply_primitive(cls: type[Function], args: tuple) -> Any:
         needs.append(False)
         edges.append(None)
         meta.append(None)
+    return arrays, needs, edges, meta, record
+
+
+def _apply_primitive(cls: type[Function], args: tuple) -> Any:
+    """Function.apply for the library's primitives: the hot path of every operation, so it is
+    written as one pass over the arguments with no per-call allocations beyond the node and the
+    output (see benchmarks/NOTES.md)."""
+    arrays, needs, edges, meta, record = _collect(cls, args)
     record = record and _modes.grad_enabled
     ctx = Node.__new__(Node)
     ctx.fn = cls
@@ -249,7 +249,7 @@ def _apply_primitive(cls: type[Function], args: tuple) -> Any:
         or cls._view
         or (record and _watched[0] and (_modes.anomaly_enabled or _modes.recorder is not None))
     ):
-        return _wrap_outputs(cls, ctx, args, out, record)
+        return _wrap_outputs(cls, ctx, args, out, record, edges, meta)
     returned = out  # saved values are matched by identity with what forward returned
     if type(out) is not np.ndarray and not hasattr(out, "dtype"):
         out = np.asarray(out)  # a Python number
@@ -267,17 +267,7 @@ def _apply_primitive(cls: type[Function], args: tuple) -> Any:
     else:
         y._requires_grad = True
         y.grad_fn = ctx
-    ctx.next_edges = tuple(edges)
-    ctx.input_meta = tuple(meta)
-    if ctx._to_save:
-        saved = []
-        for v in ctx._to_save:
-            if v is None or type(v) is float or type(v) is int:
-                saved.append((v, None, None, 0))  # a constant: nothing to version-check
-            else:
-                saved.append(_resolve_saved(v, args, (returned,), [y]))
-        ctx._saved = tuple(saved)
-        ctx._to_save = ()
+    _connect(ctx, args, edges, meta, (returned,), [y])
     return y
 
 
@@ -298,7 +288,9 @@ def _explain(cls: type[Function], args: tuple, error: Exception) -> Exception:
     return kind(f"{cls.__name__.lower()}: {error} (inputs: {shapes})")
 
 
-def _wrap_outputs(cls: type[Function], ctx: Node, args: tuple, out: Any, record: bool) -> Any:
+def _wrap_outputs(
+    cls: type[Function], ctx: Node, args: tuple, out: Any, record: bool, edges: list, meta: list
+) -> Any:
     """Wrap forward's result as Tensors and, when recording, connect them to `ctx`."""
     single = not isinstance(out, tuple)
     outs = (out,) if single else out
@@ -311,8 +303,8 @@ def _wrap_outputs(cls: type[Function], ctx: Node, args: tuple, out: Any, record:
             array = value._data
         else:
             array = value
-            if isinstance(array, np.generic) or not hasattr(array, "shape"):
-                array = np.asarray(array)  # NumPy returns scalars for 0-d results; keep arrays
+            if not hasattr(array, "dtype"):
+                array = np.asarray(array)  # a Python number (0-d NumPy scalars stay, as above)
         differentiable = record and not any(value is n for n in ctx.non_differentiable)
         # kind "O": object arrays of SymPy expressions, differentiated by chainrule.symbolic
         if differentiable and array.dtype.kind not in "fcO":
@@ -326,13 +318,7 @@ def _wrap_outputs(cls: type[Function], ctx: Node, args: tuple, out: Any, record:
         wrapped.append(t)
     if record:
         ctx.n_outputs = len(outs)
-        ctx.next_edges = tuple(_edge(a, cls) for a in args)
-        ctx.input_meta = tuple(
-            (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
-        )
-        if ctx._to_save:
-            ctx._saved = tuple(_resolve_saved(v, args, outs, wrapped) for v in ctx._to_save)
-            ctx._to_save = ()
+        _connect(ctx, args, edges, meta, outs, wrapped)
         if _modes.anomaly_enabled:  # where the forward call happened, without our own frames
             frames = [f for f in traceback.extract_stack() if f.filename != __file__]
             ctx.trace = traceback.format_list(frames)
@@ -343,15 +329,20 @@ def _wrap_outputs(cls: type[Function], ctx: Node, args: tuple, out: Any, record:
     return wrapped[0] if single else tuple(wrapped)
 
 
-def _edge(a: Any, cls: type[Function]) -> tuple | None:
-    """The edge from a node to input `a`: its producer node, the leaf itself, or None."""
-    if not isinstance(a, Tensor) or not a._requires_grad:
-        return None
-    if a._base is not None:
-        _check_view(a, cls)
-    if a.grad_fn is not None:
-        return (a.grad_fn, a._output_nr)
-    return (a, 0)
+def _connect(ctx: Node, args: tuple, edges: list, meta: list, outs: tuple, wrapped: list) -> None:
+    """Record the node's edges, its inputs' metadata and its saved values (resolved now: see
+    `_resolve_saved`)."""
+    ctx.next_edges = tuple(edges)
+    ctx.input_meta = tuple(meta)
+    if ctx._to_save:
+        saved = []
+        for v in ctx._to_save:
+            if v is None or type(v) is float or type(v) is int:
+                saved.append((v, None, None, 0))  # a constant: nothing to version-check
+            else:
+                saved.append(_resolve_saved(v, args, outs, wrapped))
+        ctx._saved = tuple(saved)
+        ctx._to_save = ()
 
 
 def _check_view(a: Tensor, cls: type[Function]) -> None:
