@@ -131,7 +131,7 @@ def _is_number(value: Any) -> bool:
 
 
 def sympy_algebra(op: type, a: Any, b: Any) -> Any:
-    from chainrule.symbolic.namespace import sympy
+    from chainrule.expr.sympy_terms import sympy
 
     if op is ast.MatMult:
         return a * b

@@ -1,44 +1,32 @@
 """The functions an expression may call: their signatures and two
 implementations, chainrule ops (for values and autodiff) and SymPy (for `Expression.to_sympy`).
 
-Reductions (`sum mean max min logsumexp`) take `dim=` (default: all dims); `softmax` and
-`log_softmax` take `dim=` (default -1) and `beta=` (seed 001 §1.2's temperature). `max(a, b)` and
-`min(a, b)` with two arguments are elementwise.
+The elementwise primitives that declare an expression name (`expr = ExprFunction(...)` beside
+their rule) are callable by that name, read from the registry; the rest are declared here, being
+compositions or having their own signature. Reductions (`sum mean max min logsumexp`) take
+`dim=` (default: all dims); `softmax` and `log_softmax` take `dim=` (default -1) and `beta=`
+(seed 001 §1.2's temperature). `max(a, b)` and `min(a, b)` with two arguments are elementwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from chainrule.primitives.base import REGISTRY, Primitive
+from chainrule.primitives.rules import UNARY, Signature
 from chainrule.tensor import Tensor
 
+__all__ = ["FUNCTIONS", "Signature", "chainrule_functions", "named_primitives", "sympy_functions"]
 
-@dataclass(frozen=True)
-class Signature:
-    """How a function may be called: (least, most) positional arguments and the keywords."""
-
-    nargs: tuple[int, int]
-    keywords: frozenset[str] = frozenset()
-
-
-_UNARY = Signature((1, 1))
 _REDUCTION = Signature((1, 1), frozenset({"dim"}))
 _SOFTMAX = Signature((1, 1), frozenset({"dim", "beta"}))
 _EXTREME = Signature((1, 2), frozenset({"dim"}))
 
-FUNCTIONS: dict[str, Signature] = {
-    "exp": _UNARY,
-    "log": _UNARY,
-    "sqrt": _UNARY,
-    "sigmoid": _UNARY,
-    "tanh": _UNARY,
-    "relu": _UNARY,
-    "abs": _UNARY,
-    "sign": _UNARY,
-    "sin": _UNARY,
-    "cos": _UNARY,
+# Functions that are not one elementwise primitive each: `sign` is a constant (no primitive),
+# the reductions and softmax take keywords, `mean` is a composition, max/min have two forms.
+COMPOSED: dict[str, Signature] = {
+    "sign": UNARY,
     "softmax": _SOFTMAX,
     "log_softmax": _SOFTMAX,
     "sum": _REDUCTION,
@@ -47,6 +35,36 @@ FUNCTIONS: dict[str, Signature] = {
     "max": _EXTREME,
     "min": _EXTREME,
 }
+
+
+def named_primitives() -> dict[str, type[Primitive]]:
+    """Expression name -> primitive, for every registered primitive that declares `expr`."""
+    return {p.expr.name: p for p in REGISTRY.values() if p.expr is not None}
+
+
+class _Functions(Mapping[str, Signature]):
+    """Name -> signature of every callable function: the named primitives (read live from the
+    registry, so a primitive defined later is callable too), then the composed ones."""
+
+    def _table(self) -> dict[str, Signature]:
+        table = {name: p.expr.signature for name, p in named_primitives().items()}  # type: ignore[union-attr]
+        table.update(COMPOSED)
+        return table
+
+    def __getitem__(self, name: str) -> Signature:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+    def __repr__(self) -> str:
+        return f"FUNCTIONS({', '.join(self._table())})"
+
+
+FUNCTIONS: Mapping[str, Signature] = _Functions()
 
 
 def _tensor(x: Any) -> Tensor:
@@ -86,17 +104,13 @@ def chainrule_functions() -> dict[str, Callable[..., Any]]:
 
         return apply
 
-    return {
-        "exp": unary(ops.exp),
-        "log": unary(ops.log),
-        "sqrt": unary(ops.sqrt),
-        "sigmoid": unary(ops.sigmoid),
-        "tanh": unary(ops.tanh),
-        "relu": unary(ops.relu),
-        "abs": unary(ops.abs),
+    # A named primitive runs through the public op of the same name where there is one (it adds
+    # PyTorch's dtype promotion, e.g. exp of an int tensor is float), else through its apply.
+    table: dict[str, Callable[..., Any]] = {
+        name: unary(getattr(ops, name, None) or p.apply) for name, p in named_primitives().items()
+    }
+    return table | {
         "sign": unary(dual.sign),  # a constant, as in torch: its derivative is 0 where it exists
-        "sin": unary(ops.sin),
-        "cos": unary(ops.cos),
         "softmax": softmax_like(ops.softmax),
         "log_softmax": softmax_like(ops.log_softmax),
         "sum": lambda x, dim=None: ops.sum(_tensor(x), dim),
@@ -109,7 +123,7 @@ def chainrule_functions() -> dict[str, Callable[..., Any]]:
 
 def sympy_functions() -> dict[str, Callable[..., Any]]:
     """name -> implementation on SymPy scalars and Matrices (elementwise on Matrices)."""
-    from chainrule.symbolic.namespace import sigmoid, sympy
+    from chainrule.expr.sympy_terms import scalar_function, sympy
 
     def entries(x: Any) -> list[Any]:
         return list(x) if isinstance(x, sympy.MatrixBase) else [x]
@@ -136,17 +150,12 @@ def sympy_functions() -> dict[str, Callable[..., Any]]:
 
         return apply
 
-    return {
-        "exp": unary(sympy.exp),
-        "log": unary(sympy.log),
-        "sqrt": unary(sympy.sqrt),
-        "sigmoid": unary(sigmoid),
-        "tanh": unary(sympy.tanh),
-        "relu": unary(lambda v: sympy.Max(v, 0)),
-        "abs": unary(sympy.Abs),
+    table: dict[str, Callable[..., Any]] = {
+        name: unary(scalar_function(p.expr.sympy))  # type: ignore[union-attr]
+        for name, p in named_primitives().items()
+    }
+    return table | {
         "sign": unary(sympy.sign),
-        "sin": unary(sympy.sin),
-        "cos": unary(sympy.cos),
         "softmax": softmax,
         "log_softmax": log_softmax,
         "sum": lambda x, dim=None: sum(entries(x)),

@@ -94,7 +94,7 @@ class Expression:
         """The expression as SymPy (an optional extra). `symbols` maps names to SymPy objects
         (Matrix for vectors); unnamed variables become real symbols. Reductions and softmax act
         on all entries of a Matrix; `*` is elementwise, `@` the matrix product, as for Tensors."""
-        from chainrule.symbolic.namespace import exact_number, sympy
+        from chainrule.expr.sympy_terms import exact_number, sympy
 
         env = {name: sympy.Symbol(name, real=True) for name in self.names}
         env.update(symbols or {})

@@ -12,6 +12,7 @@ from chainrule.backend import is_symbolic, namespace
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
 from chainrule.primitives.elementwise import data_of
+from chainrule.primitives.rules import D, Rule
 
 
 def _shape(a: Any) -> tuple[int, ...]:
@@ -43,7 +44,14 @@ class Binary(Primitive, abstract=True):
 
 
 class Add(Binary):
-    """y = a + b;  dy/da = 1, dy/db = 1"""
+    elementwise = True
+    rule = Rule(
+        "a sum passes the gradient unchanged to each term",
+        "y = a + b",
+        "y = a + b",
+        a=("d(a+b)/da = 1", D % "a" + " = 1"),
+        b=("d(a+b)/db = 1", D % "b" + " = 1"),
+    )
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
@@ -55,7 +63,14 @@ class Add(Binary):
 
 
 class Sub(Binary):
-    """y = a - b;  dy/da = 1, dy/db = -1"""
+    elementwise = True
+    rule = Rule(
+        "a difference passes the gradient to a and its negative to b",
+        "y = a - b",
+        "y = a - b",
+        a=("d(a-b)/da = 1", D % "a" + " = 1"),
+        b=("d(a-b)/db = -1", D % "b" + " = -1"),
+    )
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
@@ -67,7 +82,14 @@ class Sub(Binary):
 
 
 class Mul(Binary):
-    """y = a * b;  dy/da = b, dy/db = a"""
+    elementwise = True
+    rule = Rule(
+        "product rule: each factor's local derivative is the other factor",
+        "y = a * b",
+        r"y = a \cdot b",
+        a=("d(a*b)/da = b", D % "a" + " = b"),
+        b=("d(a*b)/db = a", D % "b" + " = a"),
+    )
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
@@ -85,7 +107,14 @@ class Mul(Binary):
 
 
 class Div(Binary):
-    """y = a / b;  dy/da = 1/b, dy/db = -a/b^2 = -y/b"""
+    elementwise = True
+    rule = Rule(
+        "quotient rule",
+        "y = a / b",
+        r"y = \frac{a}{b}",
+        a=("d(a/b)/da = 1/b", D % "a" + r" = \frac{1}{b}"),
+        b=("d(a/b)/db = -a/b^2", D % "b" + r" = -\frac{a}{b^2}"),
+    )
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
@@ -105,8 +134,16 @@ class Div(Binary):
 
 
 class Pow(Binary):
-    """y = a^b;  dy/da = b a^(b-1) (0 if b = 0), dy/db = a^b ln(a) (0 if a = 0 and b >= 0), as
-    PyTorch"""
+    """At the edges, as PyTorch: dy/da = 0 where b = 0, and dy/db = 0 where a = 0 and b >= 0."""
+
+    elementwise = True
+    rule = Rule(
+        "power rule in the base, exponential rule in the exponent",
+        "y = a^b",
+        "y = a^{b}",
+        a=("d a^b/da = b a^(b-1)", D % "a" + " = b\\,a^{b-1}"),
+        b=("d a^b/db = a^b ln a", D % "b" + r" = a^{b} \ln a"),
+    )
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
@@ -146,7 +183,20 @@ class Pow(Binary):
 
 
 class Maximum(Binary):
-    """y = max(a, b);  dy/da = 1 where a > b, 1/2 where a = b, else 0 (symmetric for b)"""
+    elementwise = True
+    rule = Rule(
+        "the larger input gets the gradient (shared at ties)",
+        "y = max(a, b)",
+        r"y = \max(a, b)",
+        a=(
+            "d max(a,b)/da = 1 if a > b, 1/2 if a = b, else 0",
+            D % "a" + r" = \mathbf{1}[a > b] + \tfrac{1}{2}\mathbf{1}[a = b]",
+        ),
+        b=(
+            "d max(a,b)/db = 1 if b > a, 1/2 if a = b, else 0",
+            D % "b" + r" = \mathbf{1}[b > a] + \tfrac{1}{2}\mathbf{1}[a = b]",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
@@ -166,7 +216,20 @@ class Maximum(Binary):
 
 
 class Minimum(Binary):
-    """y = min(a, b);  dy/da = 1 where a < b, 1/2 where a = b, else 0 (symmetric for b)"""
+    elementwise = True
+    rule = Rule(
+        "the smaller input gets the gradient (shared at ties)",
+        "y = min(a, b)",
+        r"y = \min(a, b)",
+        a=(
+            "d min(a,b)/da = 1 if a < b, 1/2 if a = b, else 0",
+            D % "a" + r" = \mathbf{1}[a < b] + \tfrac{1}{2}\mathbf{1}[a = b]",
+        ),
+        b=(
+            "d min(a,b)/db = 1 if b < a, 1/2 if a = b, else 0",
+            D % "b" + r" = \mathbf{1}[b < a] + \tfrac{1}{2}\mathbf{1}[a = b]",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
@@ -184,7 +247,14 @@ class Minimum(Binary):
 
 
 class Where(Binary):
-    """y = a where condition else b;  dy/da = [condition], dy/db = [not condition]"""
+    elementwise = True
+    rule = Rule(
+        "each entry's gradient goes to the input it was taken from",
+        "y = a where condition else b",
+        r"y = c\,a + (1 - c)\,b",
+        a=("dy/da = 1 where condition, else 0", D % "a" + r" = \mathbf{1}[c]"),
+        b=("dy/db = 1 where not condition, else 0", D % "b" + r" = \mathbf{1}[\lnot c]"),
+    )
 
     @staticmethod
     def forward(ctx: Any, condition: Any, a: Any, b: Any) -> Any:

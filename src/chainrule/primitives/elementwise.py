@@ -12,6 +12,7 @@ from typing import Any
 from chainrule.backend import is_symbolic, namespace
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
+from chainrule.primitives.rules import D, ExprFunction, Rule
 
 
 def data_of(a: Any) -> Any:
@@ -21,7 +22,13 @@ def data_of(a: Any) -> Any:
 
 
 class Neg(Primitive):
-    """y = -x;  dy/dx = -1"""
+    elementwise = True
+    rule = Rule(
+        "negation flips the gradient's sign",
+        "y = -x",
+        "y = -x",
+        x=("dy/dx = -1", D % "x" + " = -1"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -33,7 +40,14 @@ class Neg(Primitive):
 
 
 class Exp(Primitive):
-    """y = exp(x);  dy/dx = exp(x) = y"""
+    elementwise = True
+    expr = ExprFunction("exp", sympy="exp")
+    rule = Rule(
+        "the exponential is its own derivative",
+        "y = exp(x)",
+        "y = e^{x}",
+        x=("d exp(x)/dx = exp(x) = y", r"\frac{d e^{x}}{dx} = e^{x} = y"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -48,7 +62,14 @@ class Exp(Primitive):
 
 
 class Log(Primitive):
-    """y = ln(x);  dy/dx = 1/x"""
+    elementwise = True
+    expr = ExprFunction("log", sympy="log")
+    rule = Rule(
+        "the derivative of ln is the reciprocal",
+        "y = ln(x)",
+        r"y = \ln x",
+        x=("d ln(x)/dx = 1/x", r"\frac{d \ln x}{dx} = \frac{1}{x}"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -64,7 +85,14 @@ class Log(Primitive):
 
 
 class Sqrt(Primitive):
-    """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x)) = 0.5 / y"""
+    elementwise = True
+    expr = ExprFunction("sqrt", sympy="sqrt")
+    rule = Rule(
+        "power rule with exponent 1/2",
+        "y = sqrt(x)",
+        r"y = \sqrt{x}",
+        x=("d sqrt(x)/dx = 1/(2 sqrt(x))", r"\frac{d\sqrt{x}}{dx} = \frac{1}{2\sqrt{x}}"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -81,7 +109,14 @@ class Sqrt(Primitive):
 
 
 class Sin(Primitive):
-    """y = sin(x);  dy/dx = cos(x)"""
+    elementwise = True
+    expr = ExprFunction("sin", sympy="sin")
+    rule = Rule(
+        "sine's derivative is cosine",
+        "y = sin(x)",
+        r"y = \sin x",
+        x=("d sin(x)/dx = cos(x)", r"\frac{d \sin x}{dx} = \cos x"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -95,7 +130,14 @@ class Sin(Primitive):
 
 
 class Cos(Primitive):
-    """y = cos(x);  dy/dx = -sin(x)"""
+    elementwise = True
+    expr = ExprFunction("cos", sympy="cos")
+    rule = Rule(
+        "cosine's derivative is minus sine",
+        "y = cos(x)",
+        r"y = \cos x",
+        x=("d cos(x)/dx = -sin(x)", r"\frac{d \cos x}{dx} = -\sin x"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -109,7 +151,14 @@ class Cos(Primitive):
 
 
 class Tanh(Primitive):
-    """y = tanh(x);  dy/dx = 1 - tanh(x)^2 = 1 - y^2"""
+    elementwise = True
+    expr = ExprFunction("tanh", sympy="tanh")
+    rule = Rule(
+        "tanh's slope is one minus its square",
+        "y = tanh(x)",
+        r"y = \tanh x",
+        x=("d tanh(x)/dx = 1 - tanh(x)^2", r"\frac{d \tanh x}{dx} = 1 - \tanh^2 x"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -124,11 +173,17 @@ class Tanh(Primitive):
 
 
 class Sigmoid(Primitive):
-    """y = 1 / (1 + exp(-x));  dy/dx = y (1 - y)
+    """Stable for any |x|: with e = exp(-|x|) <= 1, y = 1/(1+e) for x >= 0 and e/(1+e) otherwise,
+    so exp never overflows."""
 
-    Stable for any |x|: with e = exp(-|x|) <= 1, y = 1/(1+e) for x >= 0 and e/(1+e) otherwise,
-    so exp never overflows.
-    """
+    elementwise = True
+    expr = ExprFunction("sigmoid", sympy="sigmoid")
+    rule = Rule(
+        "the sigmoid's slope is σ(1 - σ)",
+        "y = σ(x) = 1/(1 + exp(-x))",
+        r"y = \sigma(x) = \frac{1}{1 + e^{-x}}",
+        x=("dσ(x)/dx = σ(x)(1 - σ(x))", r"\frac{d\sigma(x)}{dx} = \sigma(x)\,(1 - \sigma(x))"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -148,7 +203,19 @@ class Sigmoid(Primitive):
 
 
 class Relu(Primitive):
-    """y = max(x, 0);  dy/dx = 1 if x > 0 else 0 (0 at x = 0, as PyTorch)"""
+    """The slope at x = 0 is 0, as PyTorch's."""
+
+    elementwise = True
+    expr = ExprFunction("relu", sympy="Max(x, 0)")
+    rule = Rule(
+        "ReLU passes the gradient where its input is positive",
+        "y = max(x, 0)",
+        r"y = \max(x, 0)",
+        x=(
+            "d relu(x)/dx = 1[x > 0]",
+            r"\frac{d\,\mathrm{ReLU}(x)}{dx} = \mathbf{1}[x > 0]",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -168,7 +235,16 @@ class Relu(Primitive):
 
 
 class Abs(Primitive):
-    """y = |x|;  dy/dx = sign(x) (0 at x = 0)"""
+    """The slope at x = 0 is 0, as PyTorch's."""
+
+    elementwise = True
+    expr = ExprFunction("abs", sympy="Abs")
+    rule = Rule(
+        "|x| has slope sign(x)",
+        "y = |x|",
+        "y = |x|",
+        x=("d|x|/dx = sign(x)", r"\frac{d|x|}{dx} = \mathrm{sign}(x)"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -184,8 +260,16 @@ class Abs(Primitive):
 
 
 class Clamp(Primitive):
-    """y = min(max(x, lo), hi);  dy/dx = 1 where lo <= x <= hi, else 0;
-    dy/dlo = 1 where x < lo, dy/dhi = 1 where x > hi (for tensor bounds, as PyTorch)"""
+    """Tensor bounds get a gradient too, as PyTorch: g goes to lo where x < lo and to hi where
+    x > hi."""
+
+    elementwise = True
+    rule = Rule(
+        "clamping passes the gradient inside the bounds only",
+        "y = min(max(x, lo), hi)",
+        r"y = \min(\max(x, lo), hi)",
+        x=("dy/dx = 1 if lo <= x <= hi else 0", D % "x" + r" = \mathbf{1}[lo \le x \le hi]"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, lo: Any, hi: Any) -> Any:
@@ -209,7 +293,15 @@ class Clamp(Primitive):
 
 
 class Cast(Primitive):
-    """y = x converted to `dtype`;  dy/dx = 1 (the gradient goes back in x's dtype)"""
+    """The gradient goes back in x's dtype."""
+
+    elementwise = True
+    rule = Rule(
+        "a dtype conversion passes the gradient unchanged",
+        "y = x (new dtype)",
+        "y = x",
+        x=("dy/dx = 1", D % "x" + " = 1"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dtype: Any) -> Any:

@@ -12,6 +12,7 @@ from chainrule.backend import namespace
 from chainrule.errors import IndexOutOfRangeError
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
+from chainrule.primitives.rules import G, Rule
 
 
 def is_basic(key: Any) -> bool:
@@ -55,7 +56,12 @@ def gather_array(x: Any, dim: int, index: Any) -> Any:
 
 
 class Index(Primitive):
-    """y = x[key];  dL/dx = zeros like x with g added at key"""
+    rule = Rule(
+        "indexing sends the gradient back to the entries it read",
+        "y = x[key]",
+        "y = x[k]",
+        x=("dL/dx = zeros with g added at key", G % "x" + " = e_{k}\\,g"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, key: Any) -> Any:
@@ -79,7 +85,12 @@ class Index(Primitive):
 
 
 class IndexAdd(Primitive):
-    """y = zeros(shape) with g added at key;  dL/dg = (upstream)[key]"""
+    rule = Rule(
+        "the adjoint of indexing reads the gradient at key",
+        "y = zeros with g added at key",
+        "y = e_{k}\\,g",
+        g=("dL/dg = upstream[key]", G % "g" + " = h[k]"),
+    )
 
     @staticmethod
     def forward(ctx: Any, g: Any, key: Any, shape: tuple[int, ...]) -> Any:
@@ -92,7 +103,15 @@ class IndexAdd(Primitive):
 
 
 class IndexPut(Primitive):
-    """y = x with y[key] = v;  dL/dx = g with g[key] = 0, dL/dv = g[key] (summed to v's shape)"""
+    """dL/dv is summed to v's shape."""
+
+    rule = Rule(
+        "entries overwritten at key pass no gradient to x",
+        "y = x with y[key] = v",
+        "y = x;\\ y[k] = v",
+        x=("dL/dx = g with g[key] = 0", G % "x" + r" = g\,\mathbf{1}[\notin k]"),
+        v=("dL/dv = g[key]", G % "v" + " = g[k]"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, key: Any, v: Any) -> Any:
@@ -119,9 +138,14 @@ class IndexPut(Primitive):
 
 
 class Gather(Primitive):
-    """y[i] = x[index[i]] along dim;  dL/dx = zeros like x with g scatter-added at index"""
-
     index_error = IndexOutOfRangeError  # torch raises RuntimeError for an index out of range
+
+    rule = Rule(
+        "gather sends the gradient back where it read (scatter-add)",
+        "y_i = x[index_i] along dim",
+        r"y_i = x_{\mathrm{index}_i}",
+        x=("dL/dx = zeros with g scatter-added at index", G % "x" + r" = \mathrm{scatter\_add}(g)"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dim: int, index: Any) -> Any:
@@ -141,9 +165,14 @@ class Gather(Primitive):
 
 
 class ScatterAdd(Primitive):
-    """y = zeros(shape) with g[i] added at index[i] along dim;  dL/dg = gather(upstream, index)"""
-
     index_error = IndexOutOfRangeError
+
+    rule = Rule(
+        "the adjoint of gather gathers the gradient",
+        "y = zeros with g added at index",
+        r"y = \mathrm{scatter\_add}(g)",
+        g=("dL/dg = gather(upstream, index)", G % "g" + r" = \mathrm{gather}(h)"),
+    )
 
     @staticmethod
     def forward(ctx: Any, g: Any, dim: int, index: Any, shape: tuple[int, ...]) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
+from chainrule.primitives.rules import G, Rule
 
 
 def matmul_message(a: Any, b: Any) -> str | None:
@@ -28,7 +29,15 @@ def matmul_message(a: Any, b: Any) -> str | None:
 
 
 class Matmul(Primitive):
-    """y = a @ b;  dL/da = g @ b^T, dL/db = a^T @ g (a 1-D operand is a row or column vector)"""
+    """A 1-D operand is a row or column vector."""
+
+    rule = Rule(
+        "matrix product rule: multiply the gradient by the other factor, transposed",
+        "y = a @ b",
+        "y = a\\,b",
+        a=("dL/da = g b^T", G % "a" + " = g\\,b^{\\top}"),
+        b=("dL/db = a^T g", G % "b" + " = a^{\\top} g"),
+    )
 
     @staticmethod
     def forward(ctx: Any, a: Any, b: Any) -> Any:
@@ -72,8 +81,16 @@ class Matmul(Primitive):
 
 
 class Linear(Primitive):
-    """y = x W^T + b (x: (..., in), W: (out, in), b: (out,));
-    dL/dx = g W, dL/dW = g^T x (summed over the batch), dL/db = g summed over the batch"""
+    """Shapes: x (..., in), W (out, in), b (out,); dL/dW and dL/db sum over the batch."""
+
+    rule = Rule(
+        "seed 001 §1.1: the linear layer's gradients",
+        "y = x W^T + b",
+        "y = x W^{\\top} + b",
+        x=("dL/dx = g W", G % "x" + " = g\\,W"),
+        weight=("dL/dW = g^T x", G % "W" + " = g^{\\top} x"),
+        bias=("dL/db = Σ_n g", G % "b" + " = \\sum_n g_n"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, weight: Any, bias: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 from chainrule.backend import is_symbolic, namespace
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
+from chainrule.primitives.rules import G, Rule
 
 
 def _reduce_weights(weights: Any, reduction: str) -> Any:
@@ -28,8 +29,18 @@ def _reduce_weights(weights: Any, reduction: str) -> Any:
 
 
 class CrossEntropy(Primitive):
-    """L_i = w_{c_i} (logsumexp(o_i) - o_{i,c_i}) for logits o (N, C) and classes c (N,);
-    dL_i/do_i = w_{c_i} (softmax(o_i) - onehot(c_i)), and exactly 0 for ignored rows"""
+    """L_i = w_{c_i} (logsumexp(o_i) - o_{i,c_i}) for logits o (N, C), classes c (N,) and class
+    weights w; ignored rows get exactly 0."""
+
+    rule = Rule(
+        "seed 000 Ex3 Q1: softmax cross-entropy",
+        "L = -ln softmax(o)_c (mean over samples)",
+        r"L = -\ln \mathrm{softmax}(o)_c",
+        logits=(
+            "dL/do = softmax(o) - onehot(c) (/N for the mean)",
+            G % "o" + r" = \mathrm{softmax}(o) - \mathbf{1}_{c}",
+        ),
+    )
 
     @staticmethod
     def forward(
@@ -79,8 +90,15 @@ class CrossEntropy(Primitive):
 
 
 class BinaryCrossEntropyWithLogits(Primitive):
-    """L = max(f, 0) - y f + log(1 + e^-|f|) = -y f + log(1 + e^f);
-    dL/df = sigmoid(f) - y, dL/dy = -f"""
+    """Computed as max(f, 0) - y f + ln(1 + e^-|f|), which never overflows."""
+
+    rule = Rule(
+        "seed 000 Ex1 Q2-Q3: binary cross-entropy on a logit",
+        "L = -y f + ln(1 + exp(f))",
+        r"L = -y f + \ln(1 + e^{f})",
+        logits=("dL/df = σ(f) - y", G % "f" + r" = \sigma(f) - y"),
+        target=("dL/dy = -f", G % "y" + " = -f"),
+    )
 
     @staticmethod
     def forward(ctx: Any, logits: Any, target: Any) -> Any:
@@ -104,11 +122,17 @@ _BCE_EPS = 9.999999960041972e-13
 
 
 class BinaryCrossEntropy(Primitive):
-    """L = -(y max(ln p, -100) + (1 - y) max(ln(1 - p), -100));
-    dL/dp = (p - y) / max(p (1 - p), 1e-12), dL/dy = max(ln(1 - p), -100) - max(ln p, -100)
+    """PyTorch's clamps: ln p and ln(1 - p) are at least -100 and p (1 - p) at least 1e-12, so at
+    p = 0 or 1 the loss is at most 100 and the gradient stays finite (a float32 sigmoid output
+    rounds to exactly 1 from logit 17 on)."""
 
-    PyTorch's clamps: at p = 0 or 1 the loss is at most 100 and the gradient stays finite
-    (a float32 sigmoid output rounds to exactly 1 from logit 17 on)."""
+    rule = Rule(
+        "binary cross-entropy on a probability",
+        "L = -(y ln p + (1 - y) ln(1 - p))",
+        r"L = -\left(y \ln p + (1 - y)\ln(1 - p)\right)",
+        p=("dL/dp = (p - y) / (p (1 - p))", G % "p" + r" = \frac{p - y}{p\,(1 - p)}"),
+        y=("dL/dy = ln(1 - p) - ln p", G % "y" + r" = \ln(1 - p) - \ln p"),
+    )
 
     @staticmethod
     def forward(ctx: Any, p: Any, y: Any) -> Any:

@@ -14,6 +14,7 @@ from chainrule.errors import ShapeError
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
 from chainrule.primitives.elementwise import data_of
+from chainrule.primitives.rules import Rule
 
 
 def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
@@ -53,7 +54,14 @@ def _axes(x: Any, dims: tuple[int, ...] | None) -> tuple[int, ...] | None:
 
 
 class Sum(Primitive):
-    """y = sum of x over dims;  dy/dx = 1 (g is broadcast back over the summed dims)"""
+    """g is broadcast back over the summed dims."""
+
+    rule = Rule(
+        "a sum sends the gradient back to every summed entry",
+        "y = Σ_i x_i over dims",
+        r"y = \sum_i x_i",
+        x=("d(Σ_i x_i)/dx_j = 1", r"\frac{\partial y}{\partial x_j} = 1"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dims: Any, keepdim: bool) -> Any:
@@ -92,7 +100,15 @@ class _Extreme(Primitive):
 
 
 class Amax(_Extreme):
-    """y = max of x over dims;  dy/dx = 1/k at the k maximal elements, 0 elsewhere"""
+    rule = Rule(
+        "only the maximal entries get the gradient",
+        "y = max_i x_i over dims",
+        r"y = \max_i x_i",
+        x=(
+            "d max(x)/dx_i = 1/k at the k maximal entries, else 0",
+            r"\frac{\partial y}{\partial x_i} = \frac{1}{k}\mathbf{1}[x_i = y]",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dims: Any, keepdim: bool) -> Any:
@@ -105,7 +121,15 @@ class Amax(_Extreme):
 
 
 class Amin(_Extreme):
-    """y = min of x over dims;  dy/dx = 1/k at the k minimal elements, 0 elsewhere"""
+    rule = Rule(
+        "only the minimal entries get the gradient",
+        "y = min_i x_i over dims",
+        r"y = \min_i x_i",
+        x=(
+            "d min(x)/dx_i = 1/k at the k minimal entries, else 0",
+            r"\frac{\partial y}{\partial x_i} = \frac{1}{k}\mathbf{1}[x_i = y]",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dims: Any, keepdim: bool) -> Any:
@@ -118,8 +142,17 @@ class Amin(_Extreme):
 
 
 class LogSumExp(Primitive):
-    """y = log(sum(exp(x))) over dims, computed as m + log(sum(exp(x - m))) with m = max(x);
-    dy/dx = exp(x - y) = softmax(x)"""
+    """Computed as m + ln Σ_i exp(x_i - m) with m = max(x), so exp never overflows."""
+
+    rule = Rule(
+        "the slope of log-sum-exp is the softmax",
+        "y = ln Σ_i exp(x_i)",
+        r"y = \ln \sum_i e^{x_i}",
+        x=(
+            "d logsumexp(x)/dx_i = exp(x_i - y) = softmax(x)_i",
+            r"\frac{\partial y}{\partial x_i} = e^{x_i - y} = \mathrm{softmax}(x)_i",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dims: Any, keepdim: bool) -> Any:
@@ -191,8 +224,17 @@ class _Spread(Primitive):
 
 
 class Var(_Spread):
-    """y = sum((x - mean)^2) / max(N - correction, 0) over dims;
-    dy/dx = 2 (x - mean) / max(N - correction, 0)"""
+    """N - c is max(N - correction, 0), as PyTorch."""
+
+    rule = Rule(
+        "the variance's slope is twice the deviation from the mean, over N - c",
+        "y = Σ_i (x_i - mean)^2 / (N - c)",
+        r"y = \frac{1}{N - c}\sum_i (x_i - \bar{x})^2",
+        x=(
+            "dy/dx_i = 2 (x_i - mean) / (N - c)",
+            r"\frac{\partial y}{\partial x_i} = \frac{2 (x_i - \bar{x})}{N - c}",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dims: Any, correction: Any, keepdim: bool) -> Any:
@@ -206,12 +248,20 @@ class Var(_Spread):
 
 
 class Std(_Spread):
-    """y = sqrt(var(x)) over dims;  dy/dx = dvar/dx / (2 y), and 0 where y = 0 (as PyTorch)
-
-    At zero spread the chain rule through sqrt is inf * 0; the true limit of dy/dx there is
+    """At zero spread the chain rule through sqrt is inf * 0; the true limit of dy/dx there is
     undefined (a kink), and PyTorch's convention is 0 so that a dead unit in front of a std does
     not poison every gradient below it with nan. 1/(2y) is taken of a safe y (1 where y = 0) so
     that the masked branch has no inf for a second derivative to turn into nan."""
+
+    rule = Rule(
+        "the standard deviation's slope is the variance's over 2 std (0 at zero spread)",
+        "y = sqrt(var(x))",
+        r"y = \sqrt{\mathrm{var}(x)}",
+        x=(
+            "dy/dx_i = (x_i - mean) / ((N - c) y), 0 where y = 0",
+            r"\frac{\partial y}{\partial x_i} = \frac{x_i - \bar{x}}{(N - c)\,y}",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dims: Any, correction: Any, keepdim: bool) -> Any:
@@ -230,8 +280,19 @@ class Std(_Spread):
 
 
 class Norm(Primitive):
-    """y = (sum |x|^p)^(1/p) over dims (p = inf: max |x|, -inf: min |x|, 0: count of x != 0);
-    dy/dx = sign(x) |x|^(p-1) / y^(p-1), and 0 where y = 0 (as PyTorch's norm_backward)"""
+    """p = inf gives max |x|, -inf min |x|, 0 the count of x != 0; the slope at y = 0 is 0,
+    as PyTorch's norm_backward."""
+
+    rule = Rule(
+        "a norm's slope is the unit vector along x (0 at the zero vector)",
+        "y = (Σ_i |x_i|^p)^(1/p)",
+        r"y = \lVert x \rVert_p",
+        x=(
+            "dy/dx_i = sign(x_i) |x_i|^(p-1) / y^(p-1), 0 where y = 0",
+            r"\frac{\partial y}{\partial x_i} = "
+            r"\frac{\mathrm{sign}(x_i)\,|x_i|^{p-1}}{y^{p-1}}",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, p: float, dims: Any, keepdim: bool) -> Any:

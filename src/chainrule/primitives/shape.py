@@ -11,12 +11,18 @@ from typing import Any
 from chainrule.backend import namespace
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
+from chainrule.primitives.rules import G, Rule
 
 
 class Reshape(Primitive):
-    """y = x viewed with a new shape;  dL/dx = g reshaped to x's shape"""
-
     _view = True
+
+    rule = Rule(
+        "a reshape moves no value: the gradient is reshaped back",
+        "y = x.reshape(s)",
+        "y = x",
+        x=("dL/dx = g reshaped to x's shape", G % "x" + " = g"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, shape: tuple[int, ...]) -> Any:
@@ -36,9 +42,14 @@ class Reshape(Primitive):
 
 
 class Permute(Primitive):
-    """y = x with axes reordered by dims;  dL/dx = g with the inverse order"""
-
     _view = True
+
+    rule = Rule(
+        "a permutation of axes is undone on the gradient",
+        "y = x.permute(dims)",
+        r"y = x^{\pi}",
+        x=("dL/dx = g permuted back", G % "x" + r" = g^{\pi^{-1}}"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dims: tuple[int, ...]) -> Any:
@@ -51,9 +62,14 @@ class Permute(Primitive):
 
 
 class Expand(Primitive):
-    """y = x broadcast to shape;  dL/dx = g summed over the broadcast dims"""
-
     _view = True
+
+    rule = Rule(
+        "a broadcast copy sums its gradients back",
+        "y = x broadcast to s",
+        "y = x",
+        x=("dL/dx = g summed over the broadcast dims", G % "x" + r" = \sum_{b} g"),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, shape: tuple[int, ...]) -> Any:
@@ -73,7 +89,12 @@ class Expand(Primitive):
 
 
 class Cat(Primitive):
-    """y = [x_1, ..., x_n] joined along dim;  dL/dx_k = the slice of g where x_k sits"""
+    rule = Rule(
+        "each joined piece gets its own slice of the gradient",
+        "y = [x_1, ..., x_n]",
+        "y = [x_1, \\dots, x_n]",
+        xs=("dL/dx_k = the slice of g where x_k sits", G % "x_k" + " = g[k]"),
+    )
 
     @staticmethod
     def forward(ctx: Any, dim: int, *xs: Any) -> Any:

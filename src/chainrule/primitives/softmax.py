@@ -12,6 +12,7 @@ from typing import Any
 from chainrule.backend import is_symbolic, namespace
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
+from chainrule.primitives.rules import Rule
 
 
 def _shifted(x: Any, dim: int, beta: Any) -> Any:
@@ -30,7 +31,19 @@ def _shifted(x: Any, dim: int, beta: Any) -> Any:
 
 
 class Softmax(Primitive):
-    """y = softmax(beta x) along dim;  dy_j/dx_i = beta y_i (delta_ij - y_j)"""
+    """Along `dim`; β is the temperature `beta`."""
+
+    rule = Rule(
+        "seed 001 §1.2: softmax with temperature β",
+        "p_j = exp(β x_j) / Σ_i exp(β x_i)",
+        r"p_j = \frac{e^{\beta x_j}}{\sum_i e^{\beta x_i}}",
+        # the output is y = p; backward computes this product, never the Jacobian
+        vjp={"x": "dL/dx_i = β y_i (g_i - Σ_j g_j y_j)"},
+        x=(
+            "dp_j/dx_i = β p_i (δ_ij - p_j)",
+            r"\frac{\partial p_j}{\partial x_i} = \beta\,p_i\,(\delta_{ij} - p_j)",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dim: int, beta: Any) -> Any:
@@ -51,8 +64,18 @@ class Softmax(Primitive):
 
 
 class LogSoftmax(Primitive):
-    """y = log softmax(beta x) along dim = beta x - logsumexp(beta x);
-    dy_j/dx_i = beta (delta_ij - softmax(beta x)_i)"""
+    """Along `dim`; β is the temperature `beta`."""
+
+    rule = Rule(
+        "log-softmax with temperature β",
+        "y_j = β x_j - ln Σ_i exp(β x_i)",
+        r"y_j = \beta x_j - \ln \sum_i e^{\beta x_i}",
+        vjp={"x": "dL/dx = β (g - softmax(β x) Σ_j g_j)"},
+        x=(
+            "dy_j/dx_i = β (δ_ij - p_i), p = softmax(β x)",
+            r"\frac{\partial y_j}{\partial x_i} = \beta\,(\delta_{ij} - p_i)",
+        ),
+    )
 
     @staticmethod
     def forward(ctx: Any, x: Any, dim: int, beta: Any) -> Any:

@@ -15,23 +15,11 @@ needs it; using it without SymPy raises an ImportError that says how to install 
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from chainrule.expr.sympy_import import require_sympy as require_sympy
+
 __all__ = ["Derivation", "derive", "equivalent", "sigmoid", "symbols_for"]
-
-_INSTALL = (
-    "chainrule.symbolic needs SymPy, an optional extra: pip install 'chainrule[symbolic]' "
-    "(or pip install 'sympy>=1.12')"
-)
-
-
-def require_sympy() -> Any:
-    """The sympy module, or an ImportError that says how to install it."""
-    try:
-        return importlib.import_module("sympy")
-    except ImportError as error:
-        raise ImportError(_INSTALL) from error
 
 
 def __getattr__(name: str) -> Any:

@@ -11,69 +11,35 @@ provides (`sigmoid`, `step`) or skips the max subtraction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from chainrule import backend
-from chainrule.symbolic import require_sympy
+from chainrule.expr.sympy_import import require_sympy
 
+# Asked here, not only in sympy_terms: a fresh import of this module without SymPy must say how
+# to install it even when sympy_terms is already loaded.
 sympy = require_sympy()
 
+from chainrule.expr.sympy_terms import (  # noqa: E402  (after the SymPy check, on purpose)
+    SCALAR_FUNCTIONS,
+    exact_number,
+    expand_sigmoid,
+    scalar_function,
+    sigmoid,
+)
 
-class sigmoid(sympy.Function):  # lowercase, like the sympy functions it sits among
-    """σ(x) = 1 / (1 + e^-x), kept whole so derivations read like the seeds: σ'(x) = σ(x)(1 - σ(x)).
-
-    `expr.replace(sigmoid, lambda u: 1 / (1 + sympy.exp(-u)))` (or `rewrite(sympy.exp)`) expands it.
-    """
-
-    @classmethod
-    def eval(cls, x: Any) -> Any:
-        if x.is_zero:
-            return sympy.Rational(1, 2)
-        return None  # stays σ(x), like exp(2) stays exp(2); evalf gives the number
-
-    def _eval_evalf(self, prec: int) -> Any:
-        return (1 / (1 + sympy.exp(-self.args[0])))._eval_evalf(prec)
-
-    def fdiff(self, argindex: int = 1) -> Any:
-        return self * (1 - self)
-
-    def _eval_rewrite_as_exp(self, x: Any, **kwargs: Any) -> Any:
-        return 1 / (1 + sympy.exp(-x))
-
-    def _eval_is_extended_real(self) -> Any:
-        return self.args[0].is_extended_real
-
-    def _eval_is_positive(self) -> Any:
-        return self.args[0].is_extended_real
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        text = rf"\sigma\left({printer._print(self.args[0])}\right)"
-        return f"{text}^{{{exp}}}" if exp is not None else text
-
-
-def expand_sigmoid(expr: Any) -> Any:
-    """`expr` with every σ(u) written as 1 / (1 + e^-u)."""
-    if isinstance(expr, sympy.MatrixBase):
-        return expr.applyfunc(expand_sigmoid)
-    return sympy.sympify(expr).replace(sigmoid, lambda u: 1 / (1 + sympy.exp(-u)))
-
-
-def exact_number(value: Any) -> Any:
-    """A Python number as an exact SymPy number: 0.1 -> 1/10 (its decimal spelling), 3 -> 3."""
-    if isinstance(value, sympy.Basic):
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        return sympy.Integer(int(value))
-    if isinstance(value, (int, np.integer)):
-        return sympy.Integer(int(value))
-    value = float(value)
-    if not np.isfinite(value):
-        return sympy.oo if value > 0 else (-sympy.oo if value < 0 else sympy.nan)
-    fraction = Fraction(repr(value))  # the shortest decimal that round-trips, made exact
-    return sympy.Rational(fraction.numerator, fraction.denominator)
+__all__ = [
+    "NAMESPACE",
+    "SCALAR_FUNCTIONS",
+    "SymPyNamespace",
+    "exact_number",
+    "expand_sigmoid",
+    "scalar_function",
+    "sigmoid",
+    "sympy",
+]
 
 
 def _elementwise(fn: Callable[..., Any], nin: int = 1) -> Callable[..., Any]:

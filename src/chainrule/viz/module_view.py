@@ -8,12 +8,15 @@ which case they are the real ones (found by running each layer once on zeros).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from chainrule import creation
 from chainrule.modes import no_grad
 from chainrule.nn.module import Module
+from chainrule.primitives.base import REGISTRY
+from chainrule.primitives.rules import Rule
 from chainrule.viz.graph import STYLES, Graph, GraphEdge, GraphNode
 
 Shape = str  # shapes are written as text: "(N, 8)" or "(32, 8)"
@@ -32,33 +35,73 @@ def _per(m: Module) -> str:
 Describe = Callable[[Module, Shape, Shape], tuple[list[str], str, list[str]]]
 
 
+def _rule(primitive: str) -> Rule:
+    """The rule a layer's primitive declares (read when drawn, so it is never restated here)."""
+    return REGISTRY[primitive].rule
+
+
+def _upstream(text: str) -> str:
+    """A rule's text with its upstream gradient g written as dL/dy (g_i as dL/dy_i), as a layer
+    drawing names the gradient arriving from the layer above."""
+    return re.sub(r"\bg(_[a-z])?\b", lambda m: "dL/dy" + (m.group(1) or ""), text)
+
+
 def _linear(m: Any, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
-    attrs = [f"W: {_shape((m.out_features, m.in_features))}"]
+    rule = _rule("Linear")
+    weight = _shape((m.out_features, m.in_features))
+    attrs = [f"W: {weight}"]
     outs = [
-        f"dL/dx = dL/dy W  {x}",
-        f"dL/dW = dL/dy^T x  {_shape((m.out_features, m.in_features))}",
+        f"{_upstream(rule.partials['x'][0])}  {x}",
+        f"{_upstream(rule.partials['weight'][0])}  {weight}",
     ]
+    forward = rule.forward
     if m.bias is not None:
         attrs.append(f"b: {_shape((m.out_features,))}")
-        outs.append(f"dL/db = Σ_n dL/dy  {_shape((m.out_features,))}")
-    return attrs, "y = x W^T + b" if m.bias is not None else "y = x W^T", outs
+        outs.append(f"{_upstream(rule.partials['bias'][0])}  {_shape((m.out_features,))}")
+    else:
+        forward = forward.removesuffix(" + b")  # y = x W^T: no bias term, no bias gradient
+    return attrs, forward, outs
 
 
 def _softmax(m: Any, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
     b = "" if m.beta == 1 else "β "
     attrs = [f"dim = {m.dim}"] + ([f"β = {m.beta}"] if m.beta != 1 else [])
-    if type(m).__name__ == "LogSoftmax":
-        return (
-            attrs,
-            f"y = {b}x - logsumexp({b}x)",
-            [f"dL/dx = {b}(dL/dy - softmax({b}x) Σ_j dL/dy_j)  {x}"],
-        )
-    return attrs, f"y = softmax({b}x)", [f"dL/dx_i = {b}y_i (dL/dy_i - Σ_j dL/dy_j y_j)  {x}"]
+    # the rule states the general β; a layer at β = 1 drops it from every formula
+    log = type(m).__name__ == "LogSoftmax"
+    grad = _upstream(_rule("LogSoftmax" if log else "Softmax").vjp["x"]).replace("β ", b)
+    forward = f"y = {b}x - logsumexp({b}x)" if log else f"y = softmax({b}x)"
+    return attrs, forward, [f"{grad}  {x}"]
+
+
+def _top_level_sum(text: str) -> bool:
+    """Whether `text` is a sum or difference outside any brackets (so ⊙ needs parentheses)."""
+    depth = 0
+    for i, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif depth == 0 and text[i : i + 3] in (" + ", " - "):
+            return True
+    return False
 
 
 def _elementwise(forward: str, local: str) -> Describe:
     def describe(m: Any, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
         return [], forward, [f"dL/dx = dL/dy ⊙ {local}  {x}" if local else f"dL/dx = dL/dy  {x}"]
+
+    return describe
+
+
+def _elementwise_rule(primitive: str) -> Describe:
+    """A layer that applies one elementwise primitive: its forward and local derivative are the
+    primitive's rule (the local derivative is what follows the partial's first '= ')."""
+
+    def describe(m: Any, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
+        rule = _rule(primitive)
+        local = rule.partials["x"][0].split(" = ", 1)[1]
+        local = f"({local})" if _top_level_sum(local) else local
+        return _elementwise(rule.forward, local)(m, x, y)
 
     return describe
 
@@ -77,9 +120,9 @@ def _loss(forward: str, grad: str) -> Describe:
 
 LAYERS: dict[str, Describe] = {
     "Linear": _linear,
-    "ReLU": _elementwise("y = max(x, 0)", "1[x > 0]"),
-    "Sigmoid": _elementwise("y = σ(x)", "y (1 - y)"),
-    "Tanh": _elementwise("y = tanh(x)", "(1 - y²)"),
+    "ReLU": _elementwise_rule("Relu"),
+    "Sigmoid": _elementwise_rule("Sigmoid"),
+    "Tanh": _elementwise_rule("Tanh"),
     "LeakyReLU": _elementwise("y = x if x > 0 else s x", "(1 if x > 0 else s)"),
     "Identity": _elementwise("y = x", ""),
     "Flatten": lambda m, x, y: ([], "y = x flattened", [f"dL/dx = dL/dy reshaped to {x}"]),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Set
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from chainrule import engine
 from chainrule.function import Node
 from chainrule.modes import enable_grad, no_grad
 from chainrule.modes import state as _modes  # this thread's switches (grad mode, anomaly, ...)
-from chainrule.primitives import binary, elementwise
+from chainrule.primitives.base import REGISTRY
 from chainrule.tensor import Tensor
 
 _counter = itertools.count()
@@ -113,31 +113,24 @@ def recorded(node: Any) -> Record | None:
 
 # -- local derivatives ---------------------------------------------------------------------------
 
-ELEMENTWISE: frozenset[str] = frozenset(
-    cls.__name__
-    for cls in (
-        elementwise.Neg,
-        elementwise.Exp,
-        elementwise.Log,
-        elementwise.Sqrt,
-        elementwise.Sin,
-        elementwise.Cos,
-        elementwise.Tanh,
-        elementwise.Sigmoid,
-        elementwise.Relu,
-        elementwise.Abs,
-        elementwise.Clamp,
-        elementwise.Cast,
-        binary.Add,
-        binary.Sub,
-        binary.Mul,
-        binary.Div,
-        binary.Pow,
-        binary.Maximum,
-        binary.Minimum,
-        binary.Where,
-    )
-)
+
+class _ElementwiseNames(Set[str]):
+    """Names of the registered primitives that declare `elementwise = True`, read live from the
+    registry (a primitive defined later is in it too): their local derivative is one value per
+    element, so the ledger shows it as a vector rather than a diagonal matrix."""
+
+    def __contains__(self, name: object) -> bool:
+        primitive = REGISTRY.get(name) if isinstance(name, str) else None
+        return primitive is not None and primitive.elementwise
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name, p in REGISTRY.items() if p.elementwise])
+
+    def __len__(self) -> int:
+        return sum(1 for p in REGISTRY.values() if p.elementwise)
+
+
+ELEMENTWISE: Set[str] = _ElementwiseNames()
 
 
 def replay(node: Node, args: tuple | None = None) -> Node | None:
