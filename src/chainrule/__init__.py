@@ -13,6 +13,8 @@ check the chain rule at work.
 
 from __future__ import annotations
 
+import builtins
+
 from chainrule import autograd, check, data, distributed, errors, nn, optim, symbolic, train, viz
 from chainrule.backend import (
     bool_,
@@ -125,11 +127,10 @@ from chainrule.ops.composite import (
     unbind,
 )
 from chainrule.tensor import Tensor
+from chainrule.version import __version__ as __version__
 from chainrule.viz.ledger import explain
 
 clip = clamp
-
-__version__ = "0.1.0"
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
@@ -141,16 +142,18 @@ def square(x: Tensor) -> Tensor:
     return x.square()
 
 
-def is_tensor(obj: object) -> bool:
+def is_tensor(obj: object) -> builtins.bool:  # the builtin: `bool` is rebound below
     """True for chainrule tensors."""
     return isinstance(obj, Tensor)
 
 
-def numel(t: Tensor) -> int:
+def numel(t: Tensor) -> builtins.int:
     return t.numel()
 
 
-def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+def allclose(
+    a: Tensor, b: Tensor, rtol: builtins.float = 1e-5, atol: builtins.float = 1e-8
+) -> builtins.bool:
     return a.allclose(b, rtol, atol)
 
 

@@ -7,6 +7,7 @@ object arrays of SymPy expressions (the symbolic backend swaps in its own namesp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -100,11 +101,11 @@ def rng() -> np.random.Generator:
     return _rng
 
 
-def get_rng_state() -> dict:
+def get_rng_state() -> dict[str, Any]:
     """A JSON-friendly snapshot of the generator, for checkpoints."""
-    return _rng.bit_generator.state
+    return dict(_rng.bit_generator.state)  # a new dict already; NumPy's stubs say Mapping
 
 
-def set_rng_state(state: dict) -> None:
+def set_rng_state(state: Mapping[str, Any]) -> None:
     """Restore a snapshot taken by get_rng_state."""
     _rng.bit_generator.state = state

@@ -32,7 +32,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def as_tensor(data: Any, dtype: Any = None) -> Tensor:
     """Like tensor(), but shares memory with a NumPy array of the right dtype."""
-    return conversion.as_tensor(data, dtype)  # type: ignore[return-value]  # made as Tensor
+    return conversion.as_tensor(data, dtype)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

@@ -42,9 +42,12 @@ class UnsupportedDTypeError(TypeError, NotImplementedError):
 
 # What `function._explain` re-raises an array library's error as: the dual class, so that a
 # NumPy ValueError about shapes is also the RuntimeError torch would raise.
-DUAL = {ValueError: ShapeError, TypeError: DTypeError}
+DUAL: dict[type[Exception], type[Exception]] = {
+    ValueError: ShapeError,
+    TypeError: DTypeError,
+}
 
 
-def dual(error_type: type[BaseException]) -> type[BaseException]:
+def dual(error_type: type[Exception]) -> type[Exception]:
     """The class to re-raise an array library's error of this type as."""
     return DUAL.get(error_type, error_type)

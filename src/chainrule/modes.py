@@ -17,7 +17,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 # Process-wide and sticky: True once any thread has switched anomaly detection or a recorder
 # on. A thread-local read costs a few times a global one, so the per-op path asks this first
@@ -49,6 +49,10 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
+# A decorated function keeps its signature for the type checker.
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
 class _GradMode:
     """Base for no_grad / enable_grad / set_grad_enabled: a context manager and a decorator."""
 
@@ -61,7 +65,7 @@ class _GradMode:
     def __exit__(self, *exc: object) -> None:
         state.grad_enabled = self._previous
 
-    def __call__(self, fn: Callable) -> Callable:
+    def __call__(self, fn: _F) -> _F:
         target = self._target
 
         @functools.wraps(fn)
@@ -74,7 +78,7 @@ class _GradMode:
             finally:
                 state.grad_enabled = previous
 
-        return wrapper
+        return cast(_F, wrapper)  # once, when decorating: same signature, by functools.wraps
 
 
 class no_grad(_GradMode):
@@ -112,7 +116,7 @@ class set_grad_enabled(_GradMode):
     def __enter__(self) -> None:
         pass  # already set by __init__
 
-    def __call__(self, fn: Callable) -> Callable:
+    def __call__(self, fn: _F) -> _F:
         # Used as a decorator, __init__ must not leave the mode switched for the rest of the
         # program: restore it now, the wrapper sets it only while fn runs (as PyTorch does).
         state.grad_enabled = self._previous
@@ -150,6 +154,13 @@ def _forward(name: str) -> property:
         lambda self: getattr(state, name), lambda self, value: setattr(state, name, value)
     )
 
+
+if TYPE_CHECKING:
+    # The module attributes _ModesModule forwards to this thread's `state`, for the checker.
+    grad_enabled: bool
+    anomaly_enabled: bool
+    anomaly_check_nan: bool
+    recorder: Callable[..., Any] | None
 
 for _name in ("grad_enabled", "anomaly_enabled", "anomaly_check_nan", "recorder"):
     setattr(_ModesModule, _name, _forward(_name))

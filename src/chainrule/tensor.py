@@ -10,11 +10,12 @@ so the node mechanism below never needs to import it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chainrule import engine
 from chainrule.ops.conversion import as_array
-from chainrule.tensor_base import _init
+from chainrule.tensor_base import TensorBase, TensorLike, _HookHandle, _init
 from chainrule.tensor_inplace import InPlaceMethods
 from chainrule.tensor_methods import TensorMethods
 
@@ -31,13 +32,28 @@ class Tensor(InPlaceMethods, TensorMethods, concrete=True):
 
     __slots__ = ()
 
+    if TYPE_CHECKING:
+        # What the checker cannot see: TensorBase, below, can only name itself, but every
+        # tensor these give is made of this class (TensorBase._make), so say so here. No code
+        # at run time: the inherited definitions are the ones that run.
+        @property
+        def grad(self) -> Tensor | None: ...
+        @grad.setter
+        def grad(self, value: TensorBase | None) -> None: ...
+        @property
+        def data(self) -> Tensor: ...
+        @data.setter
+        def data(self, value: TensorLike) -> None: ...
+        def detach(self) -> Tensor: ...
+        def register_hook(self, hook: Callable[[Tensor], TensorBase | None]) -> _HookHandle: ...
+
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         _init(self, as_array(data, dtype))
         self.requires_grad = requires_grad
 
     def backward(
         self,
-        gradient: Any = None,
+        gradient: TensorLike | None = None,
         retain_graph: bool | None = None,
         create_graph: bool = False,
         inputs: Any = None,

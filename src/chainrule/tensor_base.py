@@ -15,8 +15,8 @@ of (`class Tensor(..., concrete=True)`), so `TensorBase._make` builds full Tenso
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
-from typing import Any, Self
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, TypeVar, overload
 
 import numpy as np
 
@@ -46,24 +46,41 @@ class TensorBase:
     __array_ufunc__ = None
     # The class every new tensor is made of: chainrule.tensor.Tensor once it is defined.
     _concrete: type[TensorBase]
+    # The slots' types (declared here for the type checker; _init sets them).
+    _data: Any  # a NumPy array or scalar, a CuPy array, or an object array of SymPy expressions
+    _requires_grad: bool
+    grad_fn: Any  # the Node that produced this tensor (chainrule.function sits above this file)
+    _output_nr: int
+    _vc: list[int]  # the version counter, one list shared by a tensor and its views
 
     def __init_subclass__(cls, concrete: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if concrete:
             TensorBase._concrete = cls
 
-    @staticmethod
-    def _make(
-        data: Any,
-        requires_grad: bool = False,
-        grad_fn: Any = None,
-        output_nr: int = 0,
-        version_counter: list | None = None,
-    ) -> TensorBase:
-        """Wrap an array without copying or checking (the engine's fast path)."""
-        t = object.__new__(TensorBase._concrete)
-        _init(t, data, requires_grad, grad_fn, output_nr, version_counter)
-        return t
+    if TYPE_CHECKING:
+        # What the type checker is told: `t._make(...)` is a tensor of t's kind. At run time
+        # every tensor is made of `_concrete` (chainrule.tensor.Tensor), the class the methods'
+        # `Self` stands for; a staticmethod (cheaper to call than a classmethod, and this is
+        # the engine's fast path) cannot say so.
+        @classmethod
+        def _make(
+            cls,
+            data: Any,
+            requires_grad: bool = False,
+            grad_fn: Any = None,
+            output_nr: int = 0,
+            version_counter: list[int] | None = None,
+        ) -> Self: ...
+
+    else:
+
+        @staticmethod
+        def _make(data, requires_grad=False, grad_fn=None, output_nr=0, version_counter=None):
+            """Wrap an array without copying or checking (the engine's fast path)."""
+            t = object.__new__(TensorBase._concrete)
+            _init(t, data, requires_grad, grad_fn, output_nr, version_counter)
+            return t
 
     # -- properties --------------------------------------------------------------------------
     @property
@@ -82,7 +99,11 @@ class TensorBase:
     def device(self) -> str:
         return "cpu" if backend.namespace(self._data) is np else "cuda"
 
-    def size(self, dim: int | None = None) -> Any:
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         """The shape, or the size of one dimension."""
         if dim is None:
             return self._data.shape
@@ -148,16 +169,16 @@ class TensorBase:
         """A tensor sharing this one's values but outside the graph (PyTorch's `.data`)."""
         return TensorBase._make(self._memory(), False, None, 0, self._vc)
 
+    @data.setter
+    def data(self, value: TensorLike) -> None:
+        self._data = value._data if isinstance(value, TensorBase) else np.asarray(value)
+
     def _memory(self) -> Any:
         """The array, made writable memory first if it is a 0-d result held as a NumPy scalar
         (ops keep those for speed): what shares memory with this tensor must see its changes."""
         if isinstance(self._data, np.generic):
             self._data = np.array(self._data)
         return self._data
-
-    @data.setter
-    def data(self, value: Any) -> None:
-        self._data = value._data if isinstance(value, TensorBase) else np.asarray(value)
 
     @property
     def _version(self) -> int:
@@ -219,11 +240,6 @@ class TensorBase:
             )
         return bool(self._data.item())
 
-    def __iter__(self) -> Iterator[Self]:
-        if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._data.shape[0]))
-
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
@@ -241,7 +257,7 @@ class TensorBase:
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
     # -- hooks -------------------------------------------------------------------------------
-    def register_hook(self, hook: Callable[[TensorBase], TensorBase | None]) -> Any:
+    def register_hook(self, hook: Callable[[TensorBase], TensorBase | None]) -> _HookHandle:
         """Call `hook(grad)` when this tensor's gradient is computed; a returned tensor replaces
         the gradient. Returns a handle whose remove() unregisters the hook."""
         if not self._requires_grad:
@@ -256,7 +272,7 @@ class TensorBase:
             hooks = self._hooks
         return _HookHandle(hooks, hook)
 
-    def register_post_accumulate_grad_hook(self, hook: Callable[[TensorBase], None]) -> Any:
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Self], None]) -> _HookHandle:
         """Call `hook(self)` after a backward has accumulated this leaf's gradient into `.grad`
         (once per backward, after the hooks of register_hook, which see the gradient before it
         is accumulated); `hook` must return None. Not called by autograd.grad, which leaves
@@ -303,7 +319,9 @@ class TensorBase:
                 else:
                     t._grad = TensorBase._make(t._grad._data + grad._data)
 
-        store.retains_grad = True  # lets replays (cr.explain) leave .grad untouched
+        # lets replays (cr.explain) leave .grad untouched; through __dict__ because the type
+        # checker knows no such attribute on functions
+        store.__dict__["retains_grad"] = True
         self.grad_fn.register_prehook(self._output_nr, store)
 
     @property
@@ -349,7 +367,7 @@ def _init(
     t._vc = [0] if version_counter is None else version_counter
 
 
-def _float_mode(values: np.ndarray) -> str:
+def _float_mode(values: np.ndarray) -> Literal["fixed", "maxprec"]:
     """NumPy's floatmode that prints floats as PyTorch does: `1., 2.` when every value is a
     whole number (unless that needs scientific notation), else 4 decimals for every element
     (`0.1235, 1.0000`, not NumPy's `0.1235, 1.    `)."""
@@ -383,3 +401,22 @@ def grad_mode_records(*tensors: Any) -> bool:
 
 
 TensorBase._concrete = TensorBase  # until chainrule.tensor defines the full class
+
+# What an operand may be besides a tensor: a Python number, a NumPy array or scalar, or nested
+# sequences of numbers (converted as `cr.tensor` converts them).
+ArrayLike: TypeAlias = float | int | bool | complex | np.ndarray | np.generic | Sequence[Any]
+# What an operator or front-door function takes as a value operand.
+TensorLike: TypeAlias = TensorBase | ArrayLike
+
+# The kind of tensor a front-door function (chainrule.ops, below chainrule.tensor, so it cannot
+# name Tensor) returns: the kind it was given, so `cr.exp(t)` is a `Tensor` for a `Tensor` t.
+# Given no tensor at all (`cr.exp(2.0)`), the checker falls back to the default, TensorBase;
+# the result is a Tensor at run time all the same. typing.TypeVar takes a default from Python
+# 3.13; typing_extensions (which mypy depends on) has it for the checker, and at run time the
+# plain TypeVar is enough (annotations are never evaluated: `from __future__ import annotations`).
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as _TypeVarWithDefault
+
+    TensorT = _TypeVarWithDefault("TensorT", bound=TensorBase, default=TensorBase)
+else:
+    TensorT = TypeVar("TensorT", bound=TensorBase)

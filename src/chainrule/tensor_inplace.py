@@ -8,7 +8,7 @@ to run backward with it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -16,8 +16,8 @@ from chainrule import backend, errors, modes, ops
 from chainrule.modes import state as _modes  # this thread's switches (grad mode, anomaly, ...)
 from chainrule.ops.promotion import result_type as promote_dtype
 from chainrule.primitives import binary
-from chainrule.tensor_base import TensorBase
-from chainrule.tensor_base import TensorBase as Tensor  # results are made as the full Tensor
+from chainrule.tensor_base import TensorBase, TensorLike, TensorT
+from chainrule.tensor_methods import TensorMethods  # the operators addcmul_/addcdiv_ use
 
 
 class InPlaceMethods(TensorBase):
@@ -25,12 +25,12 @@ class InPlaceMethods(TensorBase):
 
     __slots__ = ()
 
-    def __setitem__(self, key: Any, value: Any) -> None:
+    def __setitem__(self, key: Any, value: TensorLike) -> None:
         if _records(self, value):
             _rebase(self, ops.IndexPut, ops._key(key, self.shape), ops._operand(value))
             return
         _check_writable(self, "setitem")
-        data = value._data if isinstance(value, Tensor) else value
+        data = value._data if isinstance(value, TensorBase) else value
         try:
             self._data[ops._key(key, self.shape)] = data
         except (ValueError, IndexError) as error:  # a ValueError (shapes) is torch's RuntimeError
@@ -38,59 +38,63 @@ class InPlaceMethods(TensorBase):
             raise kind(f"setitem: {error} (tensor of shape {tuple(self.shape)})") from None
         self._vc[0] += 1
 
-    def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        other = other if alpha == 1 else other * alpha
+    def add_(self, other: TensorLike, alpha: float = 1) -> Self:
+        # `other * alpha` is a tensor's operator or a number's (TensorBase, all the checker
+        # knows of a tensor here, has none; a list times alpha fails, as it always has)
+        other = other if alpha == 1 else other * alpha  # type: ignore[operator]
         return _inplace(self, ops.Add, np.add, other)
 
-    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
-        other = other if alpha == 1 else other * alpha
+    def sub_(self, other: TensorLike, alpha: float = 1) -> Self:
+        # `other * alpha` is a tensor's operator or a number's (TensorBase, all the checker
+        # knows of a tensor here, has none; a list times alpha fails, as it always has)
+        other = other if alpha == 1 else other * alpha  # type: ignore[operator]
         return _inplace(self, ops.Sub, np.subtract, other)
 
-    def mul_(self, other: Any) -> Tensor:
+    def mul_(self, other: TensorLike) -> Self:
         return _inplace(self, ops.Mul, np.multiply, other)
 
-    def div_(self, other: Any) -> Tensor:
+    def div_(self, other: TensorLike) -> Self:
         return _inplace(self, ops.Div, np.true_divide, other)
 
-    def pow_(self, other: Any) -> Tensor:
+    def pow_(self, other: TensorLike) -> Self:
         return _inplace(self, ops.Pow, np.power, other)
 
-    def __iadd__(self, other: Any) -> Tensor:
+    def __iadd__(self, other: TensorLike) -> Self:
         return self.add_(other)
 
-    def __isub__(self, other: Any) -> Tensor:
+    def __isub__(self, other: TensorLike) -> Self:
         return self.sub_(other)
 
-    def __imul__(self, other: Any) -> Tensor:
+    def __imul__(self, other: TensorLike) -> Self:
         return self.mul_(other)
 
-    def __itruediv__(self, other: Any) -> Tensor:
+    def __itruediv__(self, other: TensorLike) -> Self:
         return self.div_(other)
 
-    def addcmul_(self, t1: Tensor, t2: Tensor, value: float = 1) -> Tensor:
+    def addcmul_(self, t1: TensorMethods, t2: TensorMethods, value: float = 1) -> Self:
         return self.add_(t1 * t2 * value)
 
-    def addcdiv_(self, t1: Tensor, t2: Tensor, value: float = 1) -> Tensor:
+    def addcdiv_(self, t1: TensorMethods, t2: TensorMethods, value: float = 1) -> Self:
         return self.add_(t1 / t2 * value)
 
-    def zero_(self) -> Tensor:
+    def zero_(self) -> Self:
         return self.fill_(0)
 
-    def fill_(self, value: Any) -> Tensor:
+    def fill_(self, value: TensorLike) -> Self:
         """Set every element to value."""
         if _records(self, value):
             return _rebase(self, ops.IndexPut, (Ellipsis,), ops._operand(value))
         _check_writable(self, "fill_")
-        self._data[...] = value._data if isinstance(value, Tensor) else value
+        self._data[...] = value._data if isinstance(value, TensorBase) else value
         self._vc[0] += 1
         return self
 
-    def copy_(self, src: Any) -> Tensor:
+    def copy_(self, src: TensorLike) -> Self:
         """Copy src's values (broadcast to self's shape) into self."""
         if _records(self, src):
             return _rebase(self, ops.IndexPut, (Ellipsis,), ops._operand(src))
         _check_writable(self, "copy_")
-        data = src._data if isinstance(src, Tensor) else np.asarray(src)
+        data = src._data if isinstance(src, TensorBase) else np.asarray(src)
         try:
             np.copyto(self._data, data, casting="unsafe")
         except ValueError:
@@ -98,28 +102,28 @@ class InPlaceMethods(TensorBase):
         self._vc[0] += 1
         return self
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+    def clamp_(self, min: Any = None, max: Any = None) -> Self:
         if _records(self):
             return _rebase(self, ops.Clamp, min, max)
         return self.copy_(ops.clamp(self, min, max))
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Self:
         with modes.no_grad():
             return self.copy_(backend.rng().uniform(a, b, self.shape))
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Self:
         with modes.no_grad():
             return self.copy_(backend.rng().normal(mean, std, self.shape))
 
 
-def _records(t: Tensor, *others: Any) -> bool:
+def _records(t: TensorBase, *others: Any) -> bool:
     """True when an in-place op on t must be recorded in the graph."""
     return _modes.grad_enabled and (
-        t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
+        t._requires_grad or any(isinstance(o, TensorBase) and o._requires_grad for o in others)
     )
 
 
-def _check_writable(t: Tensor, op: str) -> None:
+def _check_writable(t: TensorBase, op: str) -> None:
     t._memory()  # a 0-d result held as a NumPy scalar gets memory to write into
     if not getattr(t._data, "flags", None) or not t._data.flags.writeable:
         raise RuntimeError(
@@ -128,11 +132,11 @@ def _check_writable(t: Tensor, op: str) -> None:
         )
 
 
-def _inplace(t: Tensor, fn: Any, ufunc: Any, other: Any) -> Tensor:
+def _inplace(t: TensorT, fn: Any, ufunc: Any, other: TensorLike) -> TensorT:
     if _records(t, other):
         return _rebase(t, fn, ops._operand(other))
     _check_writable(t, fn.__name__.lower() + "_")
-    b = other._data if isinstance(other, Tensor) else other
+    b = other._data if isinstance(other, TensorBase) else other
     op = fn.__name__.lower() + "_"
     result = promote_dtype(t, b)
     if result is not None and not np.can_cast(result, t._data.dtype, "same_kind"):
@@ -152,7 +156,7 @@ def _inplace(t: Tensor, fn: Any, ufunc: Any, other: Any) -> Tensor:
     return t
 
 
-def _rebase(t: Tensor, fn: Any, *args: Any) -> Tensor:
+def _rebase(t: TensorT, fn: Any, *args: Any) -> TensorT:
     """Run `fn(t, *args)` out of place, write the result into t, and make t its output."""
     name = fn.__name__.lower()
     if t.grad_fn is None and t._requires_grad:
@@ -171,7 +175,7 @@ def _rebase(t: Tensor, fn: Any, *args: Any) -> Tensor:
         )
     _check_writable(t, name)
     # The old value must survive for nodes that saved it: give the new node a snapshot.
-    old = Tensor._make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr)
+    old = t._make(t._data.copy(), t._requires_grad, t.grad_fn, t._output_nr)
     out = fn.apply(old, *args)
     if out.shape != t.shape:
         raise RuntimeError(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -62,6 +62,15 @@ def default_collate(samples: Sequence[Any]) -> Any:
     return tensor(np.asarray(samples))
 
 
+class _Sampler(Protocol):
+    """What DataLoader's sampler must be: indices to iterate over, and how many (torch's
+    Sampler; chainrule.distributed.DistributedSampler is one)."""
+
+    def __iter__(self) -> Iterator[int]: ...
+
+    def __len__(self) -> int: ...
+
+
 class DataLoader:
     """Iterate over a dataset in batches; shuffled by a generator seeded with `seed` (a new order
     each epoch, the same sequence of orders for the same seed).
@@ -80,7 +89,7 @@ class DataLoader:
         seed: int | None = None,
         drop_last: bool = False,
         collate_fn: Callable[[Sequence[Any]], Any] | None = None,
-        sampler: Iterable[int] | None = None,
+        sampler: _Sampler | None = None,
     ) -> None:
         if not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
@@ -106,9 +115,10 @@ class DataLoader:
         rng = self._rng if self._rng is not None else backend.rng()
         return rng.permutation(n)
 
-    def get_state(self) -> dict:
+    def get_state(self) -> dict[str, Any]:
         """The shuffling generator's state (for resuming a run mid-way, bit for bit)."""
-        return self._rng.bit_generator.state if self._rng is not None else {}
+        # NumPy builds a new dict for each read (its stubs say Mapping)
+        return dict(self._rng.bit_generator.state) if self._rng is not None else {}
 
     def set_state(self, state: dict) -> None:
         if self._rng is not None and state:
@@ -116,13 +126,16 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[Any]:
         order = self._order()
-        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is None
+        # one fancy-index per tensor instead of a Python loop over samples
+        fast = self.dataset.tensors if isinstance(self.dataset, TensorDataset) else None
+        if self.collate_fn is not None:
+            fast = None
         for start in range(0, len(order), self.batch_size):
             index = order[start : start + self.batch_size]
             if self.drop_last and len(index) < self.batch_size:
                 return
-            if fast:  # one fancy-index per tensor instead of a Python loop over samples
-                yield tuple(Tensor._make(t._data[index]) for t in self.dataset.tensors)
+            if fast is not None:
+                yield tuple(Tensor._make(t._data[index]) for t in fast)
             else:
                 collate = self.collate_fn or default_collate
                 yield collate([self.dataset[int(i)] for i in index])

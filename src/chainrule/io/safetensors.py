@@ -83,11 +83,11 @@ def _write_array(fh: BinaryIO, array: np.ndarray) -> None:
     if array.size == 0:
         return
     if array.dtype == little and array.flags.c_contiguous:
-        fh.write(array.reshape(-1).view(np.uint8))  # straight from the array's memory
+        fh.write(array.reshape(-1).view(np.uint8).data)  # straight from the array's memory
         return
     chunk = _CHUNK_BYTES
     if array.nbytes <= chunk:
-        fh.write(np.ascontiguousarray(array, dtype=little).reshape(-1).view(np.uint8))
+        fh.write(np.ascontiguousarray(array, dtype=little).reshape(-1).view(np.uint8).data)
         return
     # Split off the fewest leading axes whose remaining block fits in a chunk, then copy a run
     # of those blocks at a time along the last split axis: few, chunk-sized writes.
@@ -100,7 +100,7 @@ def _write_array(fh: BinaryIO, array: np.ndarray) -> None:
     for index in np.ndindex(*shape[: split - 1]):
         for start in range(0, shape[split - 1], rows):
             block = array[(*index, slice(start, start + rows))]
-            fh.write(np.ascontiguousarray(block, dtype=little).reshape(-1).view(np.uint8))
+            fh.write(np.ascontiguousarray(block, dtype=little).reshape(-1).view(np.uint8).data)
 
 
 def save_file(

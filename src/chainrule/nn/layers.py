@@ -6,7 +6,7 @@ import itertools
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainrule import creation, ops
 from chainrule.nn import functional as F
@@ -42,6 +42,9 @@ class Linear(Module):
     def forward(self, x: Tensor) -> Tensor:
         return ops.linear(x, self.weight, self.bias)
 
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
+
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -55,6 +58,9 @@ class ReLU(Module):
     def forward(self, x: Tensor) -> Tensor:
         return ops.relu(x)
 
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
+
 
 class Sigmoid(Module):
     """sigma(x) = 1 / (1 + e^-x)."""
@@ -62,10 +68,16 @@ class Sigmoid(Module):
     def forward(self, x: Tensor) -> Tensor:
         return ops.sigmoid(x)
 
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
+
 
 class Tanh(Module):
     def forward(self, x: Tensor) -> Tensor:
         return ops.tanh(x)
+
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
 
 
 class LeakyReLU(Module):
@@ -75,6 +87,9 @@ class LeakyReLU(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.leaky_relu(x, self.negative_slope)
+
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -87,6 +102,9 @@ class Identity(Module):
     def forward(self, x: Tensor) -> Tensor:
         return x
 
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
+
 
 class Flatten(Module):
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
@@ -95,6 +113,9 @@ class Flatten(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.flatten(x, self.start_dim, self.end_dim)
+
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
 
 
 class Softmax(Module):
@@ -107,6 +128,9 @@ class Softmax(Module):
     def forward(self, x: Tensor) -> Tensor:
         return ops.softmax(x, self.dim, self.beta)
 
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
+
     def extra_repr(self) -> str:
         return f"dim={self.dim}" + (f", beta={self.beta}" if self.beta != 1 else "")
 
@@ -116,6 +140,9 @@ class LogSoftmax(Softmax):
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.log_softmax(x, self.dim, self.beta)
+
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
 
 
 class Dropout(Module):
@@ -130,6 +157,9 @@ class Dropout(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
+
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

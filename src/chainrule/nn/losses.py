@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module
@@ -37,6 +37,9 @@ class CrossEntropyLoss(_Loss):
             input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
         )
 
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
+
 
 class NLLLoss(_Loss):
     def __init__(
@@ -47,6 +50,9 @@ class NLLLoss(_Loss):
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -66,6 +72,9 @@ class BCEWithLogitsLoss(_Loss):
             input, target, self.weight, self.reduction, self.pos_weight
         )
 
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
+
 
 class BCELoss(_Loss):
     def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
@@ -75,12 +84,21 @@ class BCELoss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
 
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
+
 
 class MSELoss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.mse_loss(input, target, self.reduction)
 
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward
+
 
 class L1Loss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return F.l1_loss(input, target, self.reduction)
+
+    if TYPE_CHECKING:  # calling a module calls forward: show the checker its signature
+        __call__ = forward

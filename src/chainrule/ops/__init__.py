@@ -9,7 +9,7 @@ import builtins
 import math
 from collections import namedtuple
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -70,32 +70,32 @@ from chainrule.primitives.reduction import (
 )
 from chainrule.primitives.shape import Cat, Expand, Permute, Reshape
 from chainrule.primitives.softmax import LogSoftmax, Softmax
+from chainrule.tensor_base import ArrayLike, TensorBase, TensorT, _check_dim
 from chainrule.tensor_base import TensorBase as Tensor  # the tensor layer types against the base
-from chainrule.tensor_base import _check_dim
 
 
 # -- elementwise ------------------------------------------------------------------------------
-def add(a: Any, b: Any, alpha: float = 1) -> Tensor:
-    a, b = promote(_operand(a), _operand(b))
-    return Add.apply(a, b if alpha == 1 else b * alpha)
+def add(a: TensorT | ArrayLike, b: TensorT | ArrayLike, alpha: float = 1) -> TensorT:
+    x, y = promote(_operand(a), _operand(b))
+    return Add.apply(x, y if alpha == 1 else y * alpha)
 
 
-def sub(a: Any, b: Any, alpha: float = 1) -> Tensor:
-    a, b = promote(_operand(a), _operand(b))
-    return Sub.apply(a, b if alpha == 1 else b * alpha)
+def sub(a: TensorT | ArrayLike, b: TensorT | ArrayLike, alpha: float = 1) -> TensorT:
+    x, y = promote(_operand(a), _operand(b))
+    return Sub.apply(x, y if alpha == 1 else y * alpha)
 
 
-def mul(a: Any, b: Any) -> Tensor:
+def mul(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
     return Mul.apply(*promote(_operand(a), _operand(b)))
 
 
-def div(a: Any, b: Any) -> Tensor:
-    a, b = promote(_operand(a), _operand(b))
-    if _is_integral(a) and _is_integral(b):  # true division of integers gives the default float
-        a = to(as_tensor(a), backend.get_default_dtype())
-        if not isinstance(b, int):  # NumPy would promote float32 / int64 to float64
-            b = to(as_tensor(b), backend.get_default_dtype())
-    return Div.apply(a, b)
+def div(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
+    x, y = promote(_operand(a), _operand(b))
+    if _is_integral(x) and _is_integral(y):  # true division of integers gives the default float
+        x = to(as_tensor(x), backend.get_default_dtype())
+        if not isinstance(y, int):  # NumPy would promote float32 / int64 to float64
+            y = to(as_tensor(y), backend.get_default_dtype())
+    return Div.apply(x, y)
 
 
 def _is_integral(x: Any) -> bool:
@@ -107,76 +107,76 @@ def _is_integral(x: Any) -> bool:
     return dtype is not None and np.dtype(dtype).kind in "iub"
 
 
-def pow(a: Any, b: Any) -> Tensor:
+def pow(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
     return Pow.apply(_operand(a), _operand(b))
 
 
-def _floating(x: Any) -> Tensor:
+def _floating(x: TensorT | ArrayLike) -> TensorT:
     """x as a tensor, integers and bools cast to the default float dtype (PyTorch's rule for
     exp, log, sqrt, sin, cos, tanh, sigmoid: NumPy would give float64, or ints for sigmoid)."""
-    x = as_tensor(x)
+    t = as_tensor(x)
     # kind "O": object arrays of SymPy expressions (chainrule.symbolic) are exact, never cast
-    return x if x.dtype.kind in "fcO" else to(x, backend.get_default_dtype())
+    return t if t.dtype.kind in "fcO" else to(t, backend.get_default_dtype())
 
 
-def neg(x: Tensor) -> Tensor:
+def neg(x: TensorT) -> TensorT:
     return Neg.apply(x)
 
 
-def exp(x: Tensor) -> Tensor:
+def exp(x: TensorT | ArrayLike) -> TensorT:
     """e^x elementwise."""
     return Exp.apply(_floating(x))
 
 
-def log(x: Tensor) -> Tensor:
+def log(x: TensorT | ArrayLike) -> TensorT:
     """Natural logarithm elementwise."""
     return Log.apply(_floating(x))
 
 
-def sqrt(x: Tensor) -> Tensor:
+def sqrt(x: TensorT | ArrayLike) -> TensorT:
     return Sqrt.apply(_floating(x))
 
 
-def sin(x: Tensor) -> Tensor:
+def sin(x: TensorT | ArrayLike) -> TensorT:
     return Sin.apply(_floating(x))
 
 
-def cos(x: Tensor) -> Tensor:
+def cos(x: TensorT | ArrayLike) -> TensorT:
     return Cos.apply(_floating(x))
 
 
-def tanh(x: Tensor) -> Tensor:
+def tanh(x: TensorT | ArrayLike) -> TensorT:
     return Tanh.apply(_floating(x))
 
 
-def sigmoid(x: Tensor) -> Tensor:
+def sigmoid(x: TensorT | ArrayLike) -> TensorT:
     """1 / (1 + e^-x), stable for any magnitude."""
     return Sigmoid.apply(_floating(x))
 
 
-def relu(x: Tensor) -> Tensor:
+def relu(x: TensorT | ArrayLike) -> TensorT:
     return Relu.apply(as_tensor(x))
 
 
-def abs(x: Tensor) -> Tensor:
+def abs(x: TensorT | ArrayLike) -> TensorT:
     return Abs.apply(as_tensor(x))
 
 
-def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
+def clamp(x: TensorT | ArrayLike, min: Any = None, max: Any = None) -> TensorT:
     if min is None and max is None:
         raise errors.ArgumentError("clamp: at least one of min and max must be given")
     return Clamp.apply(as_tensor(x), min, max)
 
 
-def maximum(a: Any, b: Any) -> Tensor:
+def maximum(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
     return Maximum.apply(*promote(_operand(a), _operand(b)))
 
 
-def minimum(a: Any, b: Any) -> Tensor:
+def minimum(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
     return Minimum.apply(*promote(_operand(a), _operand(b)))
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
+def where(condition: Any, a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
     """Elementwise choice: a where condition holds, else b."""
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
@@ -184,13 +184,13 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return Where.apply(cond, *promote(_operand(a), _operand(b)))
 
 
-def to(x: Tensor, dtype: Any) -> Tensor:
+def to(x: TensorT, dtype: Any) -> TensorT:
     dtype = np.dtype(dtype)
     return x if x.dtype == dtype else Cast.apply(x, dtype)
 
 
 # -- reductions -------------------------------------------------------------------------------
-def sum(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+def sum(x: TensorT, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> TensorT:
     if dtype is not None:
         x = to(x, dtype)
     return Sum.apply(x, normalize_dims(dim, x.ndim, "sum"), keepdim)
@@ -202,7 +202,7 @@ def _count(x: Tensor, dims: tuple[int, ...] | None) -> int:
     return math.prod(x.shape[d] for d in dims)
 
 
-def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def mean(x: TensorT, dim: Any = None, keepdim: bool = False) -> TensorT:
     dims = normalize_dims(dim, x.ndim, "mean")
     if x.dtype.kind not in "fcO":  # integers and bools average as floats; SymPy objects stay
         x = to(x, backend.get_default_dtype())
@@ -213,13 +213,13 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 
 
 def var(
-    x: Tensor,
+    x: TensorT,
     dim: Any = None,
     unbiased: bool | None = None,
     keepdim: bool = False,
     *,
     correction: int | None = None,
-) -> Tensor:
+) -> TensorT:
     """Variance with Bessel's correction by default (correction=1), as torch.var."""
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
@@ -227,8 +227,8 @@ def var(
     return Var.apply(_floating(x), dims, correction, keepdim)
 
 
-def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
-        *, correction: int | None = None) -> Tensor:  # fmt: skip
+def std(x: TensorT, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
+        *, correction: int | None = None) -> TensorT:  # fmt: skip
     """Standard deviation, one primitive so that its gradient at zero spread is 0 (PyTorch's),
     not sqrt's inf times var's 0."""
     if correction is None:
@@ -237,21 +237,21 @@ def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool 
     return Std.apply(_floating(x), dims, correction, keepdim)
 
 
-def norm(x: Tensor, p: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+def norm(x: TensorT, p: float = 2, dim: Any = None, keepdim: bool = False) -> TensorT:
     """The vector p-norm over dim (all elements by default), as torch.linalg.vector_norm; its
     gradient at the zero vector is 0, as PyTorch's."""
     return Norm.apply(_floating(x), float(p), normalize_dims(dim, x.ndim, "norm"), keepdim)
 
 
-def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def amax(x: TensorT, dim: Any = None, keepdim: bool = False) -> TensorT:
     return Amax.apply(x, normalize_dims(dim, x.ndim, "amax"), keepdim)
 
 
-def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def amin(x: TensorT, dim: Any = None, keepdim: bool = False) -> TensorT:
     return Amin.apply(x, normalize_dims(dim, x.ndim, "amin"), keepdim)
 
 
-def _extreme(x: Tensor, dim: Any, keepdim: bool, op: str) -> Any:
+def _extreme(x: TensorT, dim: Any, keepdim: bool, op: str) -> Any:
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
         return maximum(x, dim) if op == "max" else minimum(x, dim)
     if dim is None:
@@ -266,7 +266,7 @@ def _extreme(x: Tensor, dim: Any, keepdim: bool, op: str) -> Any:
         return amax(x) if op == "max" else amin(x)
     axis = _check_dim(dim, x.ndim, op)
     if x.ndim == 0:
-        return values_indices(x, Tensor._make(np.asarray(0)))
+        return values_indices(x, x._make(np.asarray(0)))
     if x.shape[axis] == 0:
         raise IndexError(
             f"{op}(): Expected reduction dim {dim} to have non-zero size (input of shape "
@@ -279,23 +279,35 @@ def _extreme(x: Tensor, dim: Any, keepdim: bool, op: str) -> Any:
     if not keepdim:
         values = values.reshape(reduced_shape(x.shape, (axis,)))
         indices = indices.reshape(values.shape)
-    return values_indices(values, Tensor._make(indices))
+    return values_indices(values, x._make(indices))
 
 
-def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+@overload
+def max(x: TensorT, dim: None = None, keepdim: bool = False) -> TensorT: ...
+@overload
+def max(x: TensorT, dim: int, keepdim: bool = False) -> values_indices[TensorT]: ...
+@overload
+def max(x: TensorT, dim: TensorBase, keepdim: bool = False) -> TensorT: ...
+def max(x: TensorT, dim: Any = None, keepdim: bool = False) -> Any:
     """max over all elements, or (values, indices) along dim, or the elementwise maximum."""
     return _extreme(x, dim, keepdim, "max")
 
 
-def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+@overload
+def min(x: TensorT, dim: None = None, keepdim: bool = False) -> TensorT: ...
+@overload
+def min(x: TensorT, dim: int, keepdim: bool = False) -> values_indices[TensorT]: ...
+@overload
+def min(x: TensorT, dim: TensorBase, keepdim: bool = False) -> TensorT: ...
+def min(x: TensorT, dim: Any = None, keepdim: bool = False) -> Any:
     return _extreme(x, dim, keepdim, "min")
 
 
-def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmax(x: TensorT, dim: int | None = None, keepdim: bool = False) -> TensorT:
     return _argextreme(x, dim, keepdim, np.argmax, "argmax")
 
 
-def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmin(x: TensorT, dim: int | None = None, keepdim: bool = False) -> TensorT:
     return _argextreme(x, dim, keepdim, np.argmin, "argmin")
 
 
@@ -308,28 +320,28 @@ def _refuse_empty(x: Tensor, op: str, error: type[Exception]) -> None:
         )
 
 
-def _argextreme(x: Tensor, dim: Any, keepdim: bool, fn: Any, op: str) -> Tensor:
+def _argextreme(x: TensorT, dim: Any, keepdim: bool, fn: Any, op: str) -> TensorT:
     # NumPy's argmax/argmin, like torch's, give the first NaN: NaN counts as the extreme
     if dim is None:
         _refuse_empty(x, op, IndexError)
-        return Tensor._make(np.asarray(fn(x._data)))
+        return x._make(np.asarray(fn(x._data)))
     axis = _check_dim(dim, x.ndim, op)
     if x.ndim == 0:
-        return Tensor._make(np.asarray(0))
+        return x._make(np.asarray(0))
     if x.shape[axis] == 0:
         raise IndexError(
             f"{op}(): Expected reduction dim {dim} to have non-zero size (input of shape "
             f"{tuple(x.shape)})"
         )
-    return Tensor._make(np.asarray(fn(x._data, axis=axis, keepdims=keepdim)))
+    return x._make(np.asarray(fn(x._data, axis=axis, keepdims=keepdim)))
 
 
-def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+def logsumexp(x: TensorT, dim: Any, keepdim: bool = False) -> TensorT:
     """log(sum(exp(x))) along dim, without overflow."""
     return LogSumExp.apply(x, normalize_dims(dim, x.ndim, "logsumexp"), keepdim)
 
 
-def softmax(x: Tensor, dim: int = -1, beta: float = 1.0) -> Tensor:
+def softmax(x: TensorT, dim: int = -1, beta: float = 1.0) -> TensorT:
     """exp(beta x_j) / sum_i exp(beta x_i) along dim (seed 001 §1.2's temperature beta)."""
     axis = _check_dim(dim, x.ndim, "softmax")
     if x.ndim == 0:  # a 0-d tensor is a one-element row (the rule's arrays need an axis)
@@ -337,7 +349,7 @@ def softmax(x: Tensor, dim: int = -1, beta: float = 1.0) -> Tensor:
     return Softmax.apply(x, axis, beta)
 
 
-def log_softmax(x: Tensor, dim: int = -1, beta: float = 1.0) -> Tensor:
+def log_softmax(x: TensorT, dim: int = -1, beta: float = 1.0) -> TensorT:
     """beta x - logsumexp(beta x) along dim, computed stably."""
     axis = _check_dim(dim, x.ndim, "log_softmax")
     if x.ndim == 0:  # a 0-d tensor is a one-element row (the rule's arrays need an axis)
@@ -346,11 +358,11 @@ def log_softmax(x: Tensor, dim: int = -1, beta: float = 1.0) -> Tensor:
 
 
 # -- products ---------------------------------------------------------------------------------
-def matmul(a: Tensor, b: Tensor) -> Tensor:
+def matmul(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
     """Matrix product with NumPy/PyTorch semantics (batched, broadcasting, 1-D promotion)."""
     return Matmul.apply(as_tensor(a), as_tensor(b))
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+def linear(x: TensorT, weight: Tensor, bias: Tensor | None = None) -> TensorT:
     """x W^T + b, one fused primitive."""
     return Linear.apply(x, weight, bias)

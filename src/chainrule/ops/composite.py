@@ -3,8 +3,7 @@ autodiff differentiates them). Indices and masks they compute are constants."""
 
 from __future__ import annotations
 
-from collections import namedtuple
-from typing import Any
+from typing import Any, Generic, NamedTuple
 
 import numpy as np
 
@@ -12,16 +11,21 @@ from chainrule import errors
 from chainrule.errors import ShapeError
 from chainrule.ops.operands import operand
 from chainrule.ops.promotion import promote
-from chainrule.ops.shaping import expand, reshape
+from chainrule.ops.shaping import expand, index, reshape
 from chainrule.primitives.binary import Where, broadcast_message
 from chainrule.primitives.indexing import Gather
+from chainrule.tensor_base import ArrayLike, TensorT, _check_dim
 from chainrule.tensor_base import TensorBase as Tensor  # the tensor layer types against the base
-from chainrule.tensor_base import _check_dim
-
-values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
-def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+class values_indices(NamedTuple, Generic[TensorT]):  # the name it had as a namedtuple
+    """What sort, topk and max/min along a dim return: (values, indices), as torch's."""
+
+    values: TensorT
+    indices: TensorT
+
+
+def masked_fill(x: TensorT, mask: Any, value: Any) -> TensorT:
     """x with `value` where `mask` (a bool tensor broadcastable to x) is True."""
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
@@ -57,15 +61,17 @@ def _sorted_along(x: Tensor, dim: int, descending: bool, op: str) -> tuple[int, 
     return axis, (n - 1 - np.flip(order, axis)).astype(np.int64)
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False) -> Any:
+def sort(x: TensorT, dim: int = -1, descending: bool = False) -> values_indices[TensorT]:
     """(values, indices) sorted along dim; values carry gradients back to where they came from."""
     axis, order = _sorted_along(x, dim, descending, "sort")
     if x.ndim == 0:
-        return values_indices(x, Tensor._make(order))
-    return values_indices(Gather.apply(x, axis, order), Tensor._make(order))
+        return values_indices(x, x._make(order))
+    return values_indices(Gather.apply(x, axis, order), x._make(order))
 
 
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+def topk(
+    x: TensorT, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
+) -> values_indices[TensorT]:
     """The k largest (or smallest) entries along dim, as (values, indices)."""
     axis = _check_dim(dim, x.ndim, "topk") if x.ndim else 0
     size = x.shape[axis] if x.ndim else 1
@@ -75,19 +81,19 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         )
     axis, order = _sorted_along(x, dim, largest, "topk")
     if x.ndim == 0:
-        return values_indices(x, Tensor._make(order))
+        return values_indices(x, x._make(order))
     index = np.take(order, np.arange(k), axis=axis)
-    return values_indices(Gather.apply(x, axis, index), Tensor._make(index))
+    return values_indices(Gather.apply(x, axis, index), x._make(index))
 
 
-def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+def unbind(x: TensorT, dim: int = 0) -> tuple[TensorT, ...]:
     """The slices of x along dim, each without that dim."""
     axis = _check_dim(dim, x.ndim, "unbind")
     lead = (slice(None),) * axis
-    return tuple(x[(*lead, i)] for i in range(x.shape[axis]))
+    return tuple(index(x, (*lead, i)) for i in range(x.shape[axis]))
 
 
-def repeat(x: Tensor, *sizes: Any) -> Tensor:
+def repeat(x: TensorT, *sizes: Any) -> TensorT:
     """x tiled sizes[i] times along each dim (torch.Tensor.repeat), by reshape and expand."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
@@ -102,7 +108,7 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
     return reshape(tiled, tuple(r * n for r, n in zip(sizes, shape, strict=True)))
 
 
-def flip(x: Tensor, *dims: Any) -> Tensor:
+def flip(x: TensorT, *dims: Any) -> TensorT:
     """x reversed along each of dims (`x.flip(0, 1)` or `x.flip([0, 1])`)."""
     if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
         dims = tuple(dims[0])
@@ -114,25 +120,25 @@ def flip(x: Tensor, *dims: Any) -> Tensor:
                 f"(tensor of shape {tuple(x.shape)})"
             )
     if x.ndim == 0:  # a 0-d tensor has nothing to reverse (its only dim is the implicit one)
-        return x[()]
+        return index(x, ())
     key = [slice(None)] * x.ndim
     for axis in axes:
         key[axis] = slice(None, None, -1)
-    return x[tuple(key)]
+    return index(x, tuple(key))
 
 
-def all(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def all(x: TensorT, dim: int | None = None, keepdim: bool = False) -> TensorT:
     data = np.asarray(x._data)
     if dim is None:
-        return Tensor._make(np.asarray(data.all()))
-    return Tensor._make(np.asarray(data.all(axis=_check_dim(dim, x.ndim, "all"), keepdims=keepdim)))
+        return x._make(np.asarray(data.all()))
+    return x._make(np.asarray(data.all(axis=_check_dim(dim, x.ndim, "all"), keepdims=keepdim)))
 
 
-def any(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def any(x: TensorT, dim: int | None = None, keepdim: bool = False) -> TensorT:
     data = np.asarray(x._data)
     if dim is None:
-        return Tensor._make(np.asarray(data.any()))
-    return Tensor._make(np.asarray(data.any(axis=_check_dim(dim, x.ndim, "any"), keepdims=keepdim)))
+        return x._make(np.asarray(data.any()))
+    return x._make(np.asarray(data.any(axis=_check_dim(dim, x.ndim, "any"), keepdims=keepdim)))
 
 
 def _numeric_operands(a: Any, b: Any, op: str, symbol: str) -> None:
@@ -153,7 +159,9 @@ def _describe(x: Any) -> str:
     return f"'{type(x).__name__}'"
 
 
-def floor_divide(a: Any, b: Any, op: str = "floor_divide", symbol: str = "//") -> Tensor:
+def floor_divide(
+    a: TensorT | ArrayLike, b: TensorT | ArrayLike, op: str = "floor_divide", symbol: str = "//"
+) -> TensorT:
     """floor(a / b), elementwise; not differentiable (PyTorch gives it no gradient either)."""
     _numeric_operands(a, b, op, symbol)
     a, b = promote(a, b)
@@ -163,23 +171,26 @@ def floor_divide(a: Any, b: Any, op: str = "floor_divide", symbol: str = "//") -
     if message:
         raise errors.ShapeError(message)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return Tensor._make(np.asarray(np.floor_divide(da, db)))
+        # made of the concrete class, the kind of the tensor operand (the checker cannot tell
+        # which of a and b that is)
+        return Tensor._make(np.asarray(np.floor_divide(da, db)))  # type: ignore[return-value]
 
 
-def remainder(a: Any, b: Any) -> Tensor:
+def remainder(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
     """a - b floor(a / b) (Python's sign convention, as torch.remainder); d/da = 1,
     d/db = -floor(a / b) for floats."""
     quotient = floor_divide(a, b, "remainder", "%")
     if quotient.dtype.kind != "f":
-        return Tensor._make(np.asarray(np.remainder(_raw(a), _raw(b))))
-    return a - b * quotient
+        return quotient._make(np.asarray(np.remainder(_raw(a), _raw(b))))
+    # Tensor's operators, which TensorBase (all the checker knows of a and b here) does not have
+    return a - b * quotient  # type: ignore[operator, return-value]
 
 
 def _raw(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else x
 
 
-def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
+def one_hot(t: TensorT, num_classes: int = -1) -> TensorT:
     """Class indices (int) -> int64 one-hot rows (torch.nn.functional.one_hot)."""
     labels = np.asarray(t._data)
     if labels.dtype.kind not in "iu":
@@ -191,4 +202,4 @@ def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
         raise errors.IndexOutOfRangeError(
             f"one_hot: class values must be in [0, {n - 1}] for {n} classes"
         )
-    return Tensor._make(np.eye(n, dtype=np.int64)[labels])
+    return t._make(np.eye(n, dtype=np.int64)[labels])

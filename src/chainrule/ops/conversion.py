@@ -8,16 +8,17 @@ bools bool; a NumPy array keeps its dtype.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from chainrule import backend
 from chainrule.errors import ShapeError
-from chainrule.tensor_base import TensorBase
+from chainrule.tensor_base import ArrayLike, TensorBase, TensorT
 
 
-def _size(size: tuple[Any, ...]) -> tuple[int, ...]:
+def _size(size: Sequence[Any]) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
@@ -62,11 +63,17 @@ def as_array(data: Any, dtype: Any = None) -> Any:
     return array
 
 
-def as_tensor(data: Any, dtype: Any = None) -> TensorBase:
+def as_tensor(data: TensorT | ArrayLike, dtype: Any = None) -> TensorT:
     """`data` as a tensor: a tensor of the right dtype as it is, a NumPy array of the right dtype
     sharing memory, anything else copied (as torch.as_tensor)."""
-    if isinstance(data, TensorBase) and (dtype is None or data.dtype == np.dtype(dtype)):
-        return data
+    if isinstance(data, TensorBase):
+        return (
+            data
+            if dtype is None or data.dtype == np.dtype(dtype)
+            else data._make(as_array(data, dtype))
+        )
+    # Given no tensor, TensorT is its default, TensorBase, which is what these are; the checker
+    # cannot tie this branch to the default.
     if isinstance(data, np.ndarray) and (dtype is None or data.dtype == np.dtype(dtype)):
-        return TensorBase._make(data)
-    return TensorBase._make(as_array(data, dtype))
+        return TensorBase._make(data)  # type: ignore[return-value]
+    return TensorBase._make(as_array(data, dtype))  # type: ignore[return-value]

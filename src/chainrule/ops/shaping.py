@@ -17,7 +17,7 @@ from chainrule.primitives.indexing import Gather, Index, IndexAdd, IndexPut, Sca
 from chainrule.primitives.reduction import normalize_dims
 from chainrule.primitives.shape import Cat, Expand, Permute, Reshape
 from chainrule.tensor_base import TensorBase as Tensor  # the tensor layer types against the base
-from chainrule.tensor_base import _check_dim
+from chainrule.tensor_base import TensorT, _check_dim
 
 
 # -- shapes -----------------------------------------------------------------------------------
@@ -27,14 +27,14 @@ def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
-def reshape(x: Tensor, *shape: Any) -> Tensor:
+def reshape(x: TensorT, *shape: Any) -> TensorT:
     shape = _shape_arg(shape)
     if shape == x.shape:
         return x
     return Reshape.apply(x, shape)
 
 
-def view(x: Tensor, *shape: Any) -> Tensor:
+def view(x: TensorT, *shape: Any) -> TensorT:
     """x with a new shape, sharing its memory; refused (as torch does) where the memory layout
     cannot be read with the new shape without a copy: use reshape there."""
     new = _infer_size(_shape_arg(shape), x.numel(), "view")
@@ -108,7 +108,7 @@ def _contiguous_strides(shape: tuple[int, ...]) -> list[int]:
     return out
 
 
-def permute(x: Tensor, *dims: Any) -> Tensor:
+def permute(x: TensorT, *dims: Any) -> TensorT:
     dims = _shape_arg(dims)
     if len(dims) != x.ndim:
         raise ShapeError(f"permute: got {len(dims)} dims {dims} for a tensor of {x.ndim} dims")
@@ -118,7 +118,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     return Permute.apply(x, axes)
 
 
-def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+def transpose(x: TensorT, dim0: int, dim1: int) -> TensorT:
     if x.ndim == 0:
         return x
     a, b = _check_dim(dim0, x.ndim, "transpose"), _check_dim(dim1, x.ndim, "transpose")
@@ -129,7 +129,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     return Permute.apply(x, tuple(axes))
 
 
-def expand(x: Tensor, *shape: Any) -> Tensor:
+def expand(x: TensorT, *shape: Any) -> TensorT:
     shape = _shape_arg(shape)
     lead = len(shape) - x.ndim
     if lead < 0:
@@ -141,19 +141,19 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     return x if full == x.shape else Expand.apply(x, full)
 
 
-def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+def squeeze(x: TensorT, dim: Any = None) -> TensorT:
     if dim is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
     dims = normalize_dims(dim, x.ndim, "squeeze") or ()
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
+def unsqueeze(x: TensorT, dim: int) -> TensorT:
     axis = _check_dim(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, (*x.shape[:axis], 1, *x.shape[axis:]))
 
 
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+def flatten(x: TensorT, start_dim: int = 0, end_dim: int = -1) -> TensorT:
     if x.ndim == 0:
         return reshape(x, (1,))
     s = _check_dim(start_dim, x.ndim, "flatten")
@@ -161,7 +161,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(x, (*x.shape[:s], math.prod(x.shape[s : e + 1]), *x.shape[e + 1 :]))
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def cat(tensors: Sequence[TensorT], dim: int = 0) -> TensorT:
     """Join tensors along an existing dim."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
@@ -178,7 +178,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return Cat.apply(_check_dim(dim, ndim, "cat"), *tensors)
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[TensorT], dim: int = 0) -> TensorT:
     """Join tensors along a new dim."""
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
@@ -194,7 +194,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return Cat.apply(axis, *[unsqueeze(t, axis) for t in tensors])
 
 
-def split(x: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+def split(x: TensorT, split_size: Any, dim: int = 0) -> tuple[TensorT, ...]:
     axis = _check_dim(dim, x.ndim, "split")
     n = x.shape[axis]
     sizes = [split_size] * (-(-n // split_size)) if isinstance(split_size, int) else split_size
@@ -210,7 +210,7 @@ def split(x: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
     return tuple(out)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+def chunk(x: TensorT, chunks: int, dim: int = 0) -> tuple[TensorT, ...]:
     axis = _check_dim(dim, x.ndim, "chunk")
     return split(x, -(-x.shape[axis] // chunks), dim)
 
@@ -367,6 +367,8 @@ def _all_advanced(parts: tuple, shape: tuple[int, ...]) -> tuple:
             else:
                 block.append((d, p))
                 d += 1
+    # callers pass keys with at least one array (else NumPy's own indexing is torch's)
+    assert place is not None
     block_shape = np.broadcast_shapes(*(a.shape for _, a in block))
     n_out = len(others) + len(block_shape)
     key: list[Any] = [None] * len(shape)
@@ -391,7 +393,7 @@ def _all_advanced(parts: tuple, shape: tuple[int, ...]) -> tuple:
     return tuple(key)
 
 
-def index(x: Tensor, key: Any) -> Tensor:
+def index(x: TensorT, key: Any) -> TensorT:
     key = _key(key, x.shape)
     y = Index.apply(x, key)
     if is_basic(key):  # basic indexing gives a view: share the version counter
@@ -401,12 +403,12 @@ def index(x: Tensor, key: Any) -> Tensor:
     return y
 
 
-def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
+def index_put(x: TensorT, key: Any, value: Any) -> TensorT:
     """Out-of-place x[key] = value."""
     return IndexPut.apply(x, _key(key, x.shape), operand(value))
 
 
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def gather(x: TensorT, dim: int, index: Tensor | np.ndarray) -> TensorT:
     """out[i][j] = x[index[i][j]][j] for dim 0 (torch.gather)."""
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
@@ -426,10 +428,10 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     return Gather.apply(x, axis, idx)
 
 
-def scatter_add(g: Tensor, dim: int, index: Any, shape: tuple[int, ...]) -> Tensor:
+def scatter_add(g: TensorT, dim: int, index: Any, shape: tuple[int, ...]) -> TensorT:
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     return ScatterAdd.apply(g, _check_dim(dim, g.ndim, "scatter_add"), idx, tuple(shape))
 
 
-def index_add(g: Tensor, key: Any, shape: tuple[int, ...]) -> Tensor:
+def index_add(g: TensorT, key: Any, shape: tuple[int, ...]) -> TensorT:
     return IndexAdd.apply(g, _key(key, tuple(shape)), tuple(shape))
