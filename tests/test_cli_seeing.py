@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from chainrule import cli_seeing
 from chainrule.cli import main
+from chainrule.cli import seeing as cli_seeing
 from chainrule.viz import graph as graph_module
 
 EXPR = "a3*sigmoid(alpha*a1*x + (1-alpha)*a2*x)"

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.autograd.finite_differences import NOT_FINITE, Differences, central_differences
 from chainrule.autograd.grad import grad
-from chainrule.check.differences import NOT_FINITE, Differences, central_differences
 from chainrule.check.hints import guess_mistake
 from chainrule.check.report import Mismatch, PointResult, Report
 from chainrule.modes import enable_grad, no_grad

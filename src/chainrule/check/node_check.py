@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.autograd.finite_differences import Differences, central_differences
 from chainrule.autograd.gradcheck import GradcheckError
 from chainrule.autograd.gradcheck import gradcheck as _gradcheck
-from chainrule.check.differences import Differences, central_differences
 from chainrule.modes import enable_grad
 from chainrule.tensor import Tensor
 from chainrule.viz.format import format_value, number

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from chainrule.data.loader import DataLoader
 from chainrule.train.checkpoint import save_checkpoint
 
 
@@ -75,27 +77,61 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save a training checkpoint each epoch (or only when `monitor` improves)."""
+    """Save a training checkpoint each epoch (or only when `monitor` improves).
+
+    `loaders`: the loaders whose position is saved (default: the trainer's, the training loader
+    first). With `finite_only`, an epoch whose logged metrics or weights are NaN or infinite
+    raises FloatingPointError instead of being saved, so the file on disk stays the last good
+    checkpoint. `saved_epoch` is the epoch that file holds (None before the first save).
+    `chainrule train` uses this callback for its run folder (`train/job.py`), so there is one
+    way a checkpoint is written during training.
+    """
 
     def __init__(
-        self, path: str | os.PathLike, monitor: str | None = None, mode: str = "min"
+        self,
+        path: str | os.PathLike,
+        monitor: str | None = None,
+        mode: str = "min",
+        *,
+        loaders: Sequence[DataLoader] | None = None,
+        finite_only: bool = False,
     ) -> None:
         self.path, self.monitor, self.mode = path, monitor, mode
+        self.loaders, self.finite_only = loaders, finite_only
         self.best = math.inf if mode == "min" else -math.inf
+        self.saved_epoch: int | None = None
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        if self.finite_only:
+            _refuse_non_finite(trainer, epoch, logs)
         if self.monitor is not None:
             value = logs[self.monitor]
             better = value < self.best if self.mode == "min" else value > self.best
             if not better:
                 return
             self.best = value
-        save_checkpoint(
+        self.write(
             self.path,
             trainer.model,
             trainer.optimizer,
             epoch,
             trainer.scheduler,
-            trainer.loaders,
+            trainer.loaders if self.loaders is None else self.loaders,
             trainer.history,
         )
+        self.saved_epoch = epoch
+
+    # How the checkpoint reaches the disk (atomically); a subclass may wrap it, as the run
+    # folder of `chainrule train` does to name the file when the disk is full.
+    write = staticmethod(save_checkpoint)
+
+
+def _refuse_non_finite(trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+    for key, value in logs.items():
+        if not np.isfinite(value):
+            raise FloatingPointError(f"the {key.replace('_', ' ')} became {value} at epoch {epoch}")
+    for name, value in trainer.model.state_dict().items():
+        if not np.all(np.isfinite(value.numpy())):
+            raise FloatingPointError(
+                f"the weights {name} became NaN or infinite during epoch {epoch}"
+            )

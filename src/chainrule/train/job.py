@@ -27,6 +27,7 @@ from chainrule.nn.module import Module
 from chainrule.optim import SGD, Adam, AdamW
 from chainrule.optim.lr_scheduler import CosineAnnealingLR
 from chainrule.tensor import Tensor
+from chainrule.train.callbacks import ModelCheckpoint
 from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
 from chainrule.train.fit import History, evaluate, fit
 from chainrule.train.metrics import confusion_matrix, predictions
@@ -367,40 +368,8 @@ def run(
     say(f"model: {model!r}".replace("\n", "\n       "))
     _write_text(out / "config.json", json.dumps(dataclasses.asdict(config), indent=2) + "\n")
 
-    class _Checkpoint:
-        """Each epoch: refuse metrics or weights that are no longer finite (so the checkpoint
-        on disk stays the last good one), then write the checkpoint and metrics.csv, each
-        atomically."""
-
-        saved_epoch = done
-
-        def on_train_begin(self, trainer: Any) -> None:
-            pass
-
-        def on_epoch_end(self, trainer: Any, epoch: int, logs: dict) -> None:
-            for key, value in logs.items():
-                if not np.isfinite(value):
-                    raise FloatingPointError(
-                        f"the {key.replace('_', ' ')} became {value} at epoch {epoch}"
-                    )
-            for name, value in model.state_dict().items():
-                if not np.all(np.isfinite(value.numpy())):
-                    raise FloatingPointError(
-                        f"the weights {name} became NaN or infinite during epoch {epoch}"
-                    )
-            _saving(
-                out / "checkpoint.safetensors",
-                lambda path: save_checkpoint(
-                    path, model, optimizer, epoch, scheduler, [train_loader], trainer.history
-                ),
-            )
-            self.saved_epoch = epoch
-            _write_metrics(trainer.history, out / "metrics.csv")
-
-        def on_train_end(self, trainer: Any) -> None:
-            pass
-
-    saver = _Checkpoint()
+    saver = _RunCheckpoint(out, train_loader)
+    saver.saved_epoch = done
     # NumPy's overflow/invalid warnings would only repeat, less clearly, what the checks on
     # non-finite losses and weights report (as one error naming the epoch and step).
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -461,6 +430,25 @@ def run(
     )
     say(f"wrote {out}/: " + ", ".join(summary["files"]))
     return summary
+
+
+class _RunCheckpoint(ModelCheckpoint):
+    """The run folder's checkpoint, each epoch: refused when metrics or weights are no longer
+    finite (so the file on disk stays the last good one), written atomically with a failure
+    that names the file, then metrics.csv, which follows every checkpoint. Only the training
+    loader's position is saved (the test loader's is not needed to resume)."""
+
+    def __init__(self, out: Path, train_loader: DataLoader) -> None:
+        super().__init__(out / "checkpoint.safetensors", loaders=[train_loader], finite_only=True)
+        self.out = out
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict) -> None:
+        super().on_epoch_end(trainer, epoch, logs)
+        _write_metrics(trainer.history, self.out / "metrics.csv")
+
+    def write(self, path: str | os.PathLike, *state: Any, **options: Any) -> None:
+        # save_checkpoint as this module names it (the disk-full test replaces it here)
+        _saving(Path(path), lambda target: save_checkpoint(target, *state, **options))
 
 
 def _apply_lr(optimizer: Any, scheduler: Any, config: TrainConfig) -> None:

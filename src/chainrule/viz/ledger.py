@@ -21,7 +21,6 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,83 +29,18 @@ from chainrule.autograd.grad import grad as autograd_grad
 from chainrule.function import Node
 from chainrule.tensor import Tensor
 from chainrule.viz import ledger_format
+from chainrule.viz.ledger_rows import LedgerRows, Row, Term, Total
 from chainrule.viz.recording import local_factors, vjp
 from chainrule.viz.rules import partial_for, rule_for
 from chainrule.viz.walk import GraphWalk, Key, edge_key, node_key
 
 
-@dataclass
-class Term:
-    """One input of a ledger row: its rule, local derivative and the gradient sent to it."""
-
-    input: str
-    key: Key
-    formula: str
-    latex: str
-    value: Any
-    local: Any
-    gradient: Any
-
-
-@dataclass
-class Row:
-    """One node, as backprop visits it: output = call, with dL/doutput and one Term per input."""
-
-    step: int
-    output: str
-    call: str
-    op: str
-    words: str
-    value: Any
-    upstream: Any
-    forward: str = ""
-    upstream_parts: list[tuple[int, Any]] = field(default_factory=list)
-    terms: list[Term] = field(default_factory=list)
-
-
-@dataclass
-class Total:
-    """A value's gradient as the sum of what each use sent back (step numbers of the rows)."""
-
-    name: str
-    parts: list[tuple[int, Any]]
-    total: Any
-    is_leaf: bool
-
-
-class Ledger:
+class Ledger(LedgerRows):
     """The rows of a backward pass, the leaves' gradients, and their renderings.
 
     `table()` for a terminal, `markdown()`, `latex()`; `str(ledger)` is the table and notebooks
     show the Markdown.
     """
-
-    def __init__(
-        self,
-        root: str,
-        value: Any,
-        rows: list[Row],
-        totals: list[Total],
-        gradients: dict[str, Any],
-        recorded: bool,
-    ) -> None:
-        self.root, self.value, self.rows, self.totals = root, value, rows, totals
-        self.gradients = gradients
-        self.recorded = recorded
-
-    def row(self, output: str) -> Row:
-        """The row of the node whose output is called `output`."""
-        for r in self.rows:
-            if r.output == output:
-                return r
-        raise KeyError(f"no row for {output!r}; rows: {[r.output for r in self.rows]}")
-
-    def rules(self) -> list[tuple[str, str, str]]:
-        """(op, rule in words, forward formula) of each op used, in order of first use."""
-        seen: dict[str, tuple[str, str, str]] = {}
-        for r in self.rows:
-            seen.setdefault(r.op, (r.op, r.words, r.forward))
-        return list(seen.values())
 
     def table(self, max_elements: int = 6) -> str:
         return ledger_format.table(self, max_elements)

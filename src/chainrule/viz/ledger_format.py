@@ -12,7 +12,7 @@ from chainrule.viz.format import format_value, number
 from chainrule.viz.recording import ELEMENTWISE
 
 if TYPE_CHECKING:
-    from chainrule.viz.ledger import Ledger, Row, Term
+    from chainrule.viz.ledger_rows import LedgerRows, Row, Term
 
 
 def headers(root: str) -> tuple[str, ...]:
@@ -75,7 +75,7 @@ def _local_text(row: Row, term: Term, m: int) -> str:
     return f"Jacobian {np.shape(term.local)}"
 
 
-def _cells(ledger: Ledger, m: int) -> list[list[str]]:
+def _cells(ledger: LedgerRows, m: int) -> list[list[str]]:
     """Rows of cells (the first row of each node carries the node's columns)."""
     out = []
     for row in ledger.rows:
@@ -98,7 +98,7 @@ def _cells(ledger: Ledger, m: int) -> list[list[str]]:
     return out
 
 
-def table(ledger: Ledger, m: int = 6) -> str:
+def table(ledger: LedgerRows, m: int = 6) -> str:
     cells = _cells(ledger, m)
     heads = headers(ledger.root)
     d = f"d{ledger.root}/d"
@@ -134,7 +134,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def markdown(ledger: Ledger, m: int = 6) -> str:
+def markdown(ledger: LedgerRows, m: int = 6) -> str:
     heads = headers(ledger.root)
     d = f"d{ledger.root}/d"
     lines = [
@@ -223,7 +223,7 @@ def _d(root: str, name: str) -> str:
     return rf"\frac{{\partial {latex_name(root)}}}{{\partial {latex_name(name)}}}"
 
 
-def latex(ledger: Ledger, m: int = 6) -> str:
+def latex(ledger: LedgerRows, m: int = 6) -> str:
     """An align* block: one line per (node, input) with the chain rule and its numbers."""
     L = ledger.root
     lines = [r"\begin{align*}"]

@@ -1,5 +1,6 @@
-"""The `chainrule graph | explain | check` subcommands: seeing and checking the chain rule.
+"""The `chainrule derive | graph | explain | check` subcommands: seeing and checking backprop.
 
+chainrule derive EXPR --wrt a1,a2 [--latex]         symbolic partial derivatives (needs SymPy)
 chainrule graph EXPR --at a1=0.5,x=1.5 [--wrt a1] [--out graph.svg]   draw the graph
 chainrule explain EXPR --at ... [--wrt ...] [--format table|markdown|latex]   the backward ledger
 chainrule check EXPR --grad 'FORMULA' --wrt a1 [--at ...]   check a hand derivation
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import textwrap
 from collections.abc import Callable
 from typing import Any
@@ -77,8 +79,36 @@ DASH_NOTE = (
 )
 
 
+def _add_derive_parser(sub: Any) -> None:
+    derive = sub.add_parser(
+        "derive",
+        help="closed-form partial derivatives of an expression, by chainrule's own rules run on "
+        "SymPy symbols (needs the symbolic extra)",
+    )
+    derive.add_argument(
+        "expression",
+        help="e.g. 'a3*sigmoid(alpha*a1*x + (1-alpha)*a2*x)'; one that starts with '-' and has "
+        "no space goes after '--': chainrule derive -- '-x*y'",
+    )
+    derive.add_argument("--wrt", help="variables to differentiate by, e.g. a1,a2 (default: all)")
+    derive.add_argument("--at", help="fixed values, e.g. alpha=0.5,y=[0,1,0] (others stay symbols)")
+    derive.add_argument(
+        "--shape", help="vector and matrix variables, e.g. x=3,W=[2,2] (default: scalars)"
+    )
+    derive.add_argument(
+        "--grad-output",
+        metavar="NAME",
+        help="for a non-scalar output: a symbolic upstream gradient dL/df named NAME, giving "
+        "dL/dv instead of the Jacobian",
+    )
+    derive.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
+    derive.add_argument("--expand", action="store_true", help="write sigmoid with exponentials")
+    derive.add_argument("--no-simplify", action="store_true", help="print backprop's raw formulas")
+
+
 def add_parsers(sub: Any) -> None:
-    """Add the graph, explain and check subparsers to `sub` (argparse subparsers)."""
+    """Add the derive, graph, explain and check subparsers to `sub` (argparse subparsers)."""
+    _add_derive_parser(sub)
     graph = _add_parser(
         sub,
         "graph",
@@ -245,6 +275,33 @@ def _evaluate(expr: Any, env: dict[str, Any], what: str = "") -> Any:
         raise ValueError(f"{what}{error.summary}: {expr.text}") from None
 
 
+def run_derive(args: argparse.Namespace) -> int:
+    from chainrule.expr import ExpressionError, parse, parse_assignments, parse_names
+
+    expression = parse(args.expression)
+    shapes = parse_assignments(args.shape) if args.shape else {}
+    for name, shape in shapes.items():
+        dims = shape if isinstance(shape, list) else [shape]
+        if not all(type(n) is int and n > 0 for n in dims):
+            raise ExpressionError(f"--shape {name}: sizes must be positive integers, got {shape}")
+    try:
+        from chainrule.symbolic import derive
+    except ImportError as error:
+        print(f"chainrule derive: error: {error}", file=sys.stderr)
+        return 1
+    result = derive(
+        expression,
+        wrt=parse_names(args.wrt) if args.wrt else None,
+        at=parse_assignments(args.at) if args.at else None,
+        shapes=shapes,
+        grad_output=args.grad_output,
+        simplify=not args.no_simplify,
+        expand=args.expand,
+    )
+    print(result.latex() if args.latex else result.text())
+    return 0
+
+
 def run_graph(args: argparse.Namespace) -> int:
     from chainrule.viz import draw
 
@@ -366,6 +423,7 @@ def _quiet(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "derive": run_derive,
     "graph": _quiet(run_graph),
     "explain": _quiet(run_explain),
     "check": _quiet(run_check),

@@ -1,42 +1,22 @@
-"""The `chainrule` command: thin argument parsing over the library.
+"""The `chainrule train | evaluate | predict` subcommands: their options and what they run.
 
 chainrule train [--data digits] [--hidden 64] ...   train an MLP, write a run folder
 chainrule train --resume RUN [--epochs 60]         continue a run in its own folder
 chainrule evaluate RUN_DIR                          test loss, accuracy, confusion matrix
 chainrule predict RUN_DIR --values 0.5,1.2          predicted classes and probabilities
-chainrule derive EXPR --wrt a1,a2 [--latex]         symbolic partial derivatives (needs SymPy)
-chainrule graph | explain | check EXPR --at ...     see and check the chain rule (cli_seeing)
-
-Errors are one line on stderr, never a traceback: exit 2 for a mistake in what was asked (bad
-option, missing or malformed file), 1 when the run itself fails (diverged, disk full, no
-permission), 130 when interrupted. Set CHAINRULE_DEBUG=1 to get the traceback as well.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
-import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 MAX_WIDTH = 100_000  # widest hidden layer accepted: wider is a typo, not a model for this CLI
-DEBUG_ENV = "CHAINRULE_DEBUG"
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-
-        return version("chainrule")
-    except (ImportError, PackageNotFoundError):  # running from a checkout without installing
-        from chainrule import __version__
-
-        return __version__
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -102,21 +82,11 @@ def _default(value: Any) -> str:
     return f"(default: {value})"
 
 
-def _parser() -> argparse.ArgumentParser:
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """The train, evaluate and predict subcommands."""
     from chainrule.train.job import LOSSES, OPTIMIZERS, TrainConfig
 
     d = TrainConfig()
-    parser = argparse.ArgumentParser(
-        prog="chainrule",
-        description="chainrule: reverse-mode autodiff over NumPy with PyTorch's names. `train` "
-        "fits a multilayer perceptron: by default a two-layer ReLU MLP (64 hidden units) with "
-        "softmax cross-entropy, trained by SGD with momentum on the UCI 8x8 handwritten digits. "
-        "Negative numbers work as option values in both forms: --values -0.5,0.3 or "
-        "--values=-0.5,0.3.",
-    )
-    parser.add_argument("--version", action="version", version=f"chainrule {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
     train = sub.add_parser(
         "train",
         help="train an MLP (default: a two-layer ReLU MLP with softmax cross-entropy on the UCI "
@@ -234,47 +204,9 @@ def _parser() -> argparse.ArgumentParser:
         "--input",
         help="a CSV file of samples, one per row, features only (a header row is fine)",
     )
-    _add_derive_parser(sub)
-    from chainrule import cli_seeing  # graph, explain, check
-
-    cli_seeing.add_parsers(sub)
-    parser.set_defaults(_subparsers=sub)
-    return parser
 
 
-_NEGATIVE = re.compile(r"^-(\d|\.\d)")
-
-
-def _join_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
-    """Write `--opt -0.5,0.3` as `--opt=-0.5,0.3` for options that take a value: argparse takes
-    '-0.5,0.3' for an option of its own (it only recognises plain negative numbers)."""
-    sub = parser.get_default("_subparsers")
-    command = next((i for i, a in enumerate(argv) if a in sub.choices), None)
-    if command is None:
-        return argv
-    takes_value = {
-        option
-        for action in sub.choices[argv[command]]._actions
-        if action.nargs != 0
-        for option in action.option_strings
-    }
-    out = argv[: command + 1]
-    i = command + 1
-    while i < len(argv):
-        token = argv[i]
-        if token == "--":  # everything after is positional
-            out.extend(argv[i:])
-            break
-        if token in takes_value and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1]):
-            out.append(f"{token}={argv[i + 1]}")
-            i += 2
-            continue
-        out.append(token)
-        i += 1
-    return out
-
-
-def _train(args: argparse.Namespace) -> int:
+def run_train(args: argparse.Namespace) -> int:
     from dataclasses import fields
 
     from chainrule.train.job import TrainConfig, resume_config, run
@@ -296,7 +228,7 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(args: argparse.Namespace) -> int:
+def run_evaluate(args: argparse.Namespace) -> int:
     from chainrule import creation
     from chainrule.data.loader import DataLoader, TensorDataset
     from chainrule.modes import no_grad
@@ -330,7 +262,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _predict(args: argparse.Namespace) -> int:
+def run_predict(args: argparse.Namespace) -> int:
     from chainrule import creation
     from chainrule.data.files import load_features_csv
     from chainrule.modes import no_grad
@@ -357,118 +289,8 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_derive_parser(sub: argparse._SubParsersAction) -> None:
-    derive = sub.add_parser(
-        "derive",
-        help="closed-form partial derivatives of an expression, by chainrule's own rules run on "
-        "SymPy symbols (needs the symbolic extra)",
-    )
-    derive.add_argument(
-        "expression",
-        help="e.g. 'a3*sigmoid(alpha*a1*x + (1-alpha)*a2*x)'; one that starts with '-' and has "
-        "no space goes after '--': chainrule derive -- '-x*y'",
-    )
-    derive.add_argument("--wrt", help="variables to differentiate by, e.g. a1,a2 (default: all)")
-    derive.add_argument("--at", help="fixed values, e.g. alpha=0.5,y=[0,1,0] (others stay symbols)")
-    derive.add_argument(
-        "--shape", help="vector and matrix variables, e.g. x=3,W=[2,2] (default: scalars)"
-    )
-    derive.add_argument(
-        "--grad-output",
-        metavar="NAME",
-        help="for a non-scalar output: a symbolic upstream gradient dL/df named NAME, giving "
-        "dL/dv instead of the Jacobian",
-    )
-    derive.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
-    derive.add_argument("--expand", action="store_true", help="write sigmoid with exponentials")
-    derive.add_argument("--no-simplify", action="store_true", help="print backprop's raw formulas")
-
-
-def _derive(args: argparse.Namespace) -> int:
-    from chainrule.expr import ExpressionError, parse, parse_assignments, parse_names
-
-    expression = parse(args.expression)
-    shapes = parse_assignments(args.shape) if args.shape else {}
-    for name, shape in shapes.items():
-        dims = shape if isinstance(shape, list) else [shape]
-        if not all(type(n) is int and n > 0 for n in dims):
-            raise ExpressionError(f"--shape {name}: sizes must be positive integers, got {shape}")
-    try:
-        from chainrule.symbolic import derive
-    except ImportError as error:
-        print(f"chainrule derive: error: {error}", file=sys.stderr)
-        return 1
-    result = derive(
-        expression,
-        wrt=parse_names(args.wrt) if args.wrt else None,
-        at=parse_assignments(args.at) if args.at else None,
-        shapes=shapes,
-        grad_output=args.grad_output,
-        simplify=not args.no_simplify,
-        expand=args.expand,
-    )
-    print(result.latex() if args.latex else result.text())
-    return 0
-
-
-def _exit_code(error: BaseException) -> int:
-    """2 for a mistake in what was asked (argparse's code), 1 for a run that failed."""
-    if isinstance(error, FileNotFoundError | FileExistsError | NotADirectoryError):
-        return 2  # a path the user named
-    if isinstance(error, ValueError | TypeError | LookupError):
-        return 2  # the library refusing its input
-    return 1  # OSError, FloatingPointError, RuntimeError, ... and bugs
-
-
-def _one_line(error: BaseException) -> str:
-    if isinstance(error, KeyError) and error.args:
-        text = str(error.args[0])  # str(KeyError) would add quotes: error: 'step'
-    elif isinstance(error, OSError) and error.strerror:
-        text = f"{error.filename}: {error.strerror}" if error.filename else error.strerror
-    else:
-        text = str(error)
-    if not text:
-        text = type(error).__name__
-    if not isinstance(
-        error, ValueError | TypeError | LookupError | OSError | ArithmeticError | RuntimeError
-    ):
-        text = f"{type(error).__name__}: {text}"
-    # Multi-line messages are kept as they are: derive's caret under the bad token needs them.
-    return text
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(_join_negative_values(parser, argv))
-    commands = {"train": _train, "evaluate": _evaluate, "predict": _predict}
-    commands["derive"] = _derive
-    from chainrule.cli_seeing import HANDLERS
-
-    commands.update(HANDLERS)
-    prog = f"chainrule {args.command}"
-    try:
-        return commands[args.command](args)
-    except BrokenPipeError:  # output piped into e.g. `head`, which closed early: not an error
-        sys.stderr.close()
-        return 0
-    except KeyboardInterrupt as error:
-        if os.environ.get(DEBUG_ENV):
-            raise
-        parser.exit(130, f"{prog}: {error or 'interrupted'}\n")
-    except Exception as error:
-        # Every failure is one line (set CHAINRULE_DEBUG=1 for the traceback); one that is
-        # not of a kind the library raises on purpose is a bug, and says so.
-        if os.environ.get(DEBUG_ENV):
-            raise
-        message = _one_line(error)
-        if not isinstance(
-            error, ValueError | TypeError | LookupError | OSError | ArithmeticError | RuntimeError
-        ):
-            message += f" (an internal error; {DEBUG_ENV}=1 shows the traceback)"
-        parser.exit(_exit_code(error), f"{prog}: error: {message}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "train": run_train,
+    "evaluate": run_evaluate,
+    "predict": run_predict,
+}
