@@ -743,69 +743,9 @@ def test_op(c: Case) -> None:
 
 
 # -- coverage: every primitive and every public op has at least one case ----------------------
-PRIMITIVE_CASES = {
-    "Neg": ["neg-3x4", "neg_method-scalar"],
-    "Exp": ["exp-3x4", "exp-of-minus-inf"],
-    "Log": ["log-3x4", "log-at-0-and-negative"],
-    "Sqrt": ["sqrt-3x4", "sqrt-at-0"],
-    "Sin": ["sin-3x4"],
-    "Cos": ["cos-3x4"],
-    "Tanh": ["tanh-3x4", "tanh-extremes"],
-    "Sigmoid": ["sigmoid-3x4", "sigmoid-extremes"],
-    "Relu": ["relu-3x4", "relu-at-0"],
-    "Abs": ["abs-3x4", "abs-at-0"],
-    "Clamp": ["clamp_both-3x4", "clamp-at-bounds", "clamp-tensor-bounds-grad"],
-    "Cast": ["cast-primitive-float64", "cast-float32", "cast-float32-to-64"],
-    "Add": ["add-3x1&1x4", "x+2-3x4", "2+x-3x4"],
-    "Sub": ["sub-3x1&1x4", "2-x-3x4"],
-    "Mul": ["mul-3x1&1x4", "mul-const-b", "x*3-3x4"],
-    "Div": ["div-3x1&1x4", "2/x-3x4", "div-const-a"],
-    "Pow": ["pow-3x1&1x4", "x**2.5-3x4", "2**x-3x4", "x**0-at-0"],
-    "Maximum": ["maximum-3x1&1x4", "maximum-ties"],
-    "Minimum": ["minimum-3x1&1x4", "minimum-ties"],
-    "Where": ["where-broadcast", "where-scalar-operand"],
-    "Sum": ["sum-(0,2)-keepdim=True", "mean-1-keepdim=False"],
-    "Amax": ["amax-(-1,0)-keepdim=False", "max-all-ties"],
-    "Amin": ["amin-(0,1)-keepdim=True", "min-all-ties"],
-    "LogSumExp": ["logsumexp-(0,2)-keepdim=True", "logsumexp-1e4"],
-    "Var": ["var-fn", "var-default"],
-    "Std": ["std-fn", "std-default"],
-    "Norm": ["norm", "norm-dim", "norm-p1", "norm-p3-dim"],
-    "Reshape": ["reshape-minus1", "squeeze", "unsqueeze-1"],
-    "Permute": ["permute", "transpose", "T"],
-    "Expand": ["expand", "expand-new-dims"],
-    "Cat": ["cat-dim1", "stack-dim1"],
-    "Index": ["index-mask", "index-int-array", "index-negative-step"],
-    "IndexAdd": ["index-add-repeats", "index-add-slice"],
-    "IndexPut": ["index-put-fn", "setitem-slice", "setitem-mask"],
-    "Gather": ["gather-dim0", "max-dim=1-keepdim=False"],
-    "ScatterAdd": ["scatter-add-fn", "scatter-add-dim1"],
-    "Matmul": ["matmul-2x1x3x4&5x4x2", "matmul-3&3"],
-    "Linear": ["linear", "linear-batched"],
-    "Softmax": ["softmax-3x4-dim=1-beta=2.5"],
-    "LogSoftmax": ["log_softmax-3x4-dim=0-beta=-1.0"],
-    "CrossEntropy": ["cross-entropy-mean", "cross-entropy-none"],
-    "BinaryCrossEntropyWithLogits": ["bce-with-logits-mean", "bce-with-logits-extreme"],
-    "BinaryCrossEntropy": ["bce-mean", "bce-none", "bce-at-0-and-1"],
-}
-
-
-def test_every_primitive_has_a_case():
-    names = {p.__name__ for p in ops.PRIMITIVES}
-    assert set(PRIMITIVE_CASES) == names, (
-        f"primitives without a case: {sorted(names - set(PRIMITIVE_CASES))}; "
-        f"cases for no primitive: {sorted(set(PRIMITIVE_CASES) - names)}"
-    )
-    for primitive, ids in PRIMITIVE_CASES.items():
-        assert ids, f"{primitive} has no case"
-        for case_id in ids:
-            assert case_id in BY_ID, f"{primitive}: no case named {case_id!r}"
-            recorded = BY_ID[case_id].primitives()
-            assert primitive in recorded, f"case {case_id!r} records {recorded}, not {primitive}"
-
-
 def test_every_primitive_is_recorded_by_some_case():
-    """Independent of the table above: running all cases records every primitive."""
+    """Coverage by observation: running all cases records every registered primitive, so a new
+    primitive needs only its line in the table above, never a second list to keep."""
     seen: set[str] = set()
     for c in CASES:
         seen |= c.primitives()

@@ -187,7 +187,5 @@ def test_a_new_primitive_fails_the_coverage_test_until_it_has_a_case(
 ) -> None:
     import test_ops_oracle  # tests/ is on sys.path (conftest.py)
 
-    with pytest.raises(AssertionError, match=r"primitives without a case: \['ThrowawayLog1p'\]"):
-        test_ops_oracle.test_every_primitive_has_a_case()
     with pytest.raises(AssertionError, match=r"no case records \['ThrowawayLog1p'\]"):
         test_ops_oracle.test_every_primitive_is_recorded_by_some_case()
