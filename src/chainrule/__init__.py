@@ -83,6 +83,7 @@ from chainrule.ops import (
     gather,
     linear,
     log,
+    log1p,
     log_softmax,
     logsumexp,
     matmul,

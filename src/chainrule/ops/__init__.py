@@ -47,6 +47,7 @@ from chainrule.primitives.elementwise import (
     Cos,
     Exp,
     Log,
+    Log1p,
     Neg,
     Relu,
     Sigmoid,
@@ -131,6 +132,11 @@ def exp(x: TensorT | ArrayLike) -> TensorT:
 def log(x: TensorT | ArrayLike) -> TensorT:
     """Natural logarithm elementwise."""
     return Log.apply(_floating(x))
+
+
+def log1p(x: TensorT | ArrayLike) -> TensorT:
+    """ln(1 + x) elementwise, exact for small |x|."""
+    return Log1p.apply(_floating(x))
 
 
 def sqrt(x: TensorT | ArrayLike) -> TensorT:

@@ -84,6 +84,31 @@ class Log(Primitive):
         return g / x
 
 
+class Log1p(Primitive):
+    """Exact for small |x|, where ln(1 + x) would round 1 + x to 1 first."""
+
+    elementwise = True
+    expr = ExprFunction("log1p", sympy="log(1 + x)")
+    rule = Rule(
+        "the slope of ln(1 + x) is the reciprocal of 1 + x",
+        "y = ln(1 + x)",
+        r"y = \ln(1 + x)",
+        x=("d ln(1+x)/dx = 1/(1 + x)", D % "x" + r" = \frac{1}{1 + x}"),
+    )
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        xp = namespace(x)
+        with dual._quiet(xp):  # ln(0) = -inf at x = -1 and nan below it are the answers
+            return xp.log1p(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g / (1 + x)
+
+
 class Sqrt(Primitive):
     elementwise = True
     expr = ExprFunction("sqrt", sympy="sqrt")
