@@ -42,6 +42,7 @@ def backward(
     # A single tensor takes its gradient as is (a Tensor or an array-like); a sequence of
     # tensors takes a sequence of gradients, one per tensor.
     roots = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    seeds: list[Any]
     if grad_tensors is None:
         seeds = [None] * len(roots)
     elif isinstance(tensors, Tensor):
@@ -154,9 +155,9 @@ def _run(
             root_leaves[key] = root
             leaf_grads[key] = g if key not in leaf_grads else leaf_grads[key] + g
             continue
-        buf = buffers.setdefault(root.grad_fn, [None] * root.grad_fn.n_outputs)
+        root_buf = buffers.setdefault(root.grad_fn, [None] * root.grad_fn.n_outputs)
         nr = root._output_nr
-        buf[nr] = g if buf[nr] is None else buf[nr] + g
+        root_buf[nr] = g if root_buf[nr] is None else root_buf[nr] + g
 
     dependencies, leaf_pending = _count_dependencies(list(buffers))
     for key, leaf in root_leaves.items():
@@ -170,7 +171,7 @@ def _run(
         node = ready.pop()
         grads = buffers.pop(node)
         if node.pre_hooks:
-            grads = _run_prehooks(node, grads, create_graph, placed)
+            grads = _run_prehooks(node.pre_hooks, grads, create_graph, placed)
         if node_slots:
             for nr, g in enumerate(grads):
                 slot = node_slots.get((node, nr))
@@ -341,13 +342,15 @@ def _as_tensor(g: Any) -> Tensor:
     return g if isinstance(g, Tensor) else Tensor._make(np.asarray(g))
 
 
-def _run_prehooks(node: Node, grads: list[Any], create_graph: bool, placed: set[int]) -> list[Any]:
-    """Tensor hooks registered on this node's outputs (register_hook, retain_grad).
+def _run_prehooks(
+    pre_hooks: dict[int, list[Any]], grads: list[Any], create_graph: bool, placed: set[int]
+) -> list[Any]:
+    """Run the tensor hooks on a node's outputs (`node.pre_hooks`: register_hook, retain_grad).
 
     A hook may keep its argument or its result, so both count as held (`placed`): the node's
     backward may pass that very array on to a leaf (Sub returns g itself for its first input)."""
     grads = list(grads)
-    for nr, hooks in node.pre_hooks.items():
+    for nr, hooks in pre_hooks.items():
         if grads[nr] is None:
             continue
         for hook in list(hooks):
@@ -407,7 +410,10 @@ def _accumulate(leaf: Tensor, g: Any, placed: set[int]) -> None:
     if isinstance(g, Tensor):  # create_graph: keep the sum in the graph
         # As torch, the first gradient is always cloned (differentiably): under create_graph a
         # rule's Tensor result may be the very Tensor another leaf or a hook got (a + b).
-        leaf._grad = g.clone() if leaf._grad is None else leaf._grad + g
+        # Both are full Tensors, whose clone and + are defined above this layer: typed Any here.
+        new: Any = g
+        total: Any = leaf._grad
+        leaf._grad = new.clone() if total is None else total + new
         return
     current = leaf._grad
     if current is None:

@@ -19,7 +19,7 @@ of its tensor, so backward can refuse a value that an in-place operation changed
 from __future__ import annotations
 
 import traceback
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,6 +40,25 @@ _FREED_MESSAGE = (
 
 # What a node's saved values become after a backward without retain_graph (a unique object).
 _FREED: tuple = ("<freed by backward>",)
+
+
+class FunctionCtx(Protocol):
+    """What a Function's forward may call on its `ctx` (PyTorch's name for it).
+
+    A recorded op's ctx is its Node; a primitive's forward run as plain array math gets a
+    stand-in (`primitives.dual._NoSave`) that has these and stores nothing. The attributes a
+    forward stores on ctx for its backward (`ctx.dim = dim`) are its own, so forwards that
+    store some declare their ctx `Any`.
+    """
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]: ...
+
+    def save_for_backward(self, *values: Any) -> None: ...
+
+    def mark_non_differentiable(self, *outputs: Any) -> None: ...
+
+    def set_materialize_grads(self, value: bool) -> None: ...
 
 
 class Node:
@@ -64,7 +83,7 @@ class Node:
     n_outputs = 1
     materialize_grads = True
     non_differentiable: tuple = ()
-    pre_hooks: dict | None = None
+    pre_hooks: dict[int, list[Any]] | None = None  # output_nr -> hooks (register_prehook)
     trace: list[str] | None = None
 
     def __init__(self, fn: type[Function]) -> None:
@@ -173,7 +192,7 @@ class Function:
     _view = False  # True when the output is a view of input 0 (shares its version counter)
 
     @staticmethod
-    def forward(ctx: Node, *args: Any) -> Any:
+    def forward(ctx: FunctionCtx, *args: Any) -> Any:
         raise NotImplementedError("Function subclasses must implement forward(ctx, ...)")
 
     @staticmethod
@@ -217,7 +236,7 @@ def _collect(cls: type[Function], args: tuple) -> tuple[list, list, list, list, 
                 record = True
                 needs.append(True)
                 if a._base is not None:
-                    _check_view(a, cls)
+                    _check_view(a, a._base, cls)
                 edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a, 0))
                 meta.append((data.shape, data.dtype))
                 continue
@@ -345,8 +364,9 @@ def _connect(ctx: Node, args: tuple, edges: list, meta: list, outs: tuple, wrapp
         ctx._to_save = ()
 
 
-def _check_view(a: Tensor, cls: type[Function]) -> None:
-    if a._base.grad_fn is not a._base_fn:
+def _check_view(a: Tensor, base: Tensor, cls: type[Function]) -> None:
+    """Refuse a view `a` of `base` whose history is out of date."""
+    if base.grad_fn is not a._base_fn:
         # The base was changed in place by a recorded op after this view was taken: the view's
         # values are the new ones but its history is the old one, so its gradient would be
         # silently wrong (PyTorch regenerates the view's history; chainrule refuses instead).

@@ -165,8 +165,8 @@ def derivation(
         ("given point", given if drawn else None, dict(point.values), {})
     ]
     for k in range(1, points):
-        draw = lambda: _random(point, rng, 1.0)  # noqa: E731
-        cases.append((f"random point {k}", draw, draw(), {}))
+        draw_random = lambda: _random(point, rng, 1.0)  # noqa: E731
+        cases.append((f"random point {k}", draw_random, draw_random(), {}))
     if hard_cases:
         zeros = {n: (np.zeros_like(v) if n != "beta" else v) for n, v in point.values.items()}
         cases.append(("zeros", None, zeros, {}))
@@ -245,8 +245,8 @@ def _check_point(
     for n in names:
         differences = _numerical(fn, point, values, n, extra, np.asarray(out._data))
         if differences.problem is not None:
-            index, why = differences.problem
-            result.skipped = _not_differentiable(values, names, (n, index), why)
+            entry, why = differences.problem
+            result.skipped = _not_differentiable(values, names, (n, entry), why)
             return result, None
         numerical.append(differences.numerical)
     if not all(np.isfinite(a).all() for a in autodiff):
@@ -292,6 +292,7 @@ def _autodiff(out: Tensor, leaves: list[Tensor]) -> list[np.ndarray]:
     """d out / d leaf for each leaf, shape out.shape + leaf.shape (one backward per entry)."""
     rows: list[list[np.ndarray]] = [[] for _ in leaves]
     flat = out.reshape(-1)
+    gs: Sequence[Tensor | None]
     with enable_grad():
         for k in range(flat.shape[0]):
             if not flat.requires_grad:

@@ -18,14 +18,20 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    # a mixin's base for the type checker: the methods below override ArgumentParser's
+    _ParserBase = argparse.ArgumentParser
+else:
+    _ParserBase = object  # at run time the parser class it is mixed into comes after it
 
 EXAMPLE = "a3*sigmoid(alpha*a1*x + (1-alpha)*a2*x)"
 
 
-class _ExpressionArguments:
+class _ExpressionArguments(_ParserBase):
     """Parser behaviour for commands whose values are formulas (mixed into argparse's class).
 
     A formula may start with '-' (`--grad -1/x**2`, `EXPR = -x*y`): argparse would take it for

@@ -43,7 +43,7 @@ def fail(
     the caret counts characters."""
     line = getattr(node, "lineno", 1)
     source = text.splitlines()[line - 1].encode()
-    byte = node.col_offset if offset is None else offset
+    byte = getattr(node, "col_offset", 0) if offset is None else offset
     column = len(source[:byte].decode(errors="ignore")) + 1
     return ExpressionError(message, text, column, line, hint)
 

@@ -82,12 +82,14 @@ class Interpreter:
                 symbol = OPERATORS[type(node.op)]
                 text = self.expression.text
                 raise fail_at_operator(text, node, symbol, f"'{symbol}': {error}") from None
-        assert isinstance(node, ast.Call)  # the checker let nothing else through
+        # the checker let nothing else through: a call of a named function, keywords by name
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
         name = node.func.id
         args = [self.visit(a) for a in node.args]
         kwargs = {
             k.arg: int_literal(k.value) if k.arg == "dim" else self.visit(k.value)
             for k in node.keywords
+            if k.arg is not None  # always (the checker refused `**kwargs`); says so to mypy
         }
         try:
             return self.functions[name](*args, **kwargs)

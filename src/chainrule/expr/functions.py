@@ -104,6 +104,12 @@ def chainrule_functions() -> dict[str, Callable[..., Any]]:
 
         return apply
 
+    def reduction(op: Callable[..., Tensor]) -> Callable[..., Tensor]:
+        def apply(x: Any, dim: int | None = None) -> Tensor:
+            return op(_tensor(x), dim)
+
+        return apply
+
     # A named primitive runs through the public op of the same name where there is one (it adds
     # PyTorch's dtype promotion, e.g. exp of an int tensor is float), else through its apply.
     table: dict[str, Callable[..., Any]] = {
@@ -113,9 +119,9 @@ def chainrule_functions() -> dict[str, Callable[..., Any]]:
         "sign": unary(dual.sign),  # a constant, as in torch: its derivative is 0 where it exists
         "softmax": softmax_like(ops.softmax),
         "log_softmax": softmax_like(ops.log_softmax),
-        "sum": lambda x, dim=None: ops.sum(_tensor(x), dim),
-        "mean": lambda x, dim=None: ops.mean(_tensor(x), dim),
-        "logsumexp": lambda x, dim=None: ops.logsumexp(_tensor(x), dim),
+        "sum": reduction(ops.sum),
+        "mean": reduction(ops.mean),
+        "logsumexp": reduction(ops.logsumexp),
         "max": extreme(ops.amax, ops.maximum),
         "min": extreme(ops.amin, ops.minimum),
     }
@@ -150,6 +156,16 @@ def sympy_functions() -> dict[str, Callable[..., Any]]:
 
         return apply
 
+    # The reductions take every entry; dim is accepted (the chainrule ones take it) and unused.
+    def total(x: Any, dim: int | None = None) -> Any:
+        return sum(entries(x))
+
+    def mean(x: Any, dim: int | None = None) -> Any:
+        return sum(entries(x)) / len(entries(x))
+
+    def logsumexp(x: Any, dim: int | None = None) -> Any:
+        return sympy.log(sum(sympy.exp(v) for v in entries(x)))
+
     table: dict[str, Callable[..., Any]] = {
         name: unary(scalar_function(p.expr.sympy))  # type: ignore[union-attr]
         for name, p in named_primitives().items()
@@ -158,9 +174,9 @@ def sympy_functions() -> dict[str, Callable[..., Any]]:
         "sign": unary(sympy.sign),
         "softmax": softmax,
         "log_softmax": log_softmax,
-        "sum": lambda x, dim=None: sum(entries(x)),
-        "mean": lambda x, dim=None: sum(entries(x)) / len(entries(x)),
-        "logsumexp": lambda x, dim=None: sympy.log(sum(sympy.exp(v) for v in entries(x))),
+        "sum": total,
+        "mean": mean,
+        "logsumexp": logsumexp,
         "max": extreme(sympy.Max),
         "min": extreme(sympy.Min),
     }

@@ -144,7 +144,8 @@ class _Checker:
         text = self.text
         if isinstance(node, ast.Constant):
             value = node.value
-            if type(value) not in (int, float):
+            # bool is an int to isinstance, but True is not a number here
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
                 kind = {str: "string", bytes: "bytes", complex: "complex number"}.get(
                     type(value), "constant"
                 )
@@ -169,6 +170,7 @@ class _Checker:
             self._call(node)
             return None
         if isinstance(node, ast.Attribute):
+            assert node.end_col_offset is not None  # ast.parse places every node
             offset = node.end_col_offset - len(node.attr.encode()) - 1  # the '.'
             raise fail(text, node, f"attribute access '.{node.attr}' is not allowed", offset)
         if isinstance(node, ast.Subscript):
@@ -185,6 +187,7 @@ class _Checker:
             raise fail_at_operator(self.text, node, symbol, f"operator '{symbol}' is not allowed")
         if left is None or right is None:
             return None
+        value: float | None
         try:
             value = FLOAT_OPS[type(node.op)](left, right)
         except (OverflowError, ZeroDivisionError, ValueError):

@@ -18,7 +18,8 @@ from chainrule.expr.sympy_import import require_sympy
 sympy = require_sympy()
 
 
-class sigmoid(sympy.Function):  # lowercase, like the sympy functions it sits among
+# `sympy` is the module require_sympy() returned (typed Any), which mypy cannot take a base from
+class sigmoid(sympy.Function):  # type: ignore[name-defined]  # lowercase, like sympy's functions
     """σ(x) = 1 / (1 + e^-x), kept whole so derivations read like the seeds: σ'(x) = σ(x)(1 - σ(x)).
 
     `expr.replace(sigmoid, lambda u: 1 / (1 + sympy.exp(-u)))` (or `rewrite(sympy.exp)`) expands it.
@@ -66,7 +67,7 @@ def scalar_function(spec: str) -> Callable[[Any], Any]:
         fn = getattr(sympy, spec, None)
         if fn is None:
             raise ValueError(f"no SymPy function called {spec!r} (nor in SCALAR_FUNCTIONS)")
-        return fn  # type: ignore[no-any-return]
+        return fn
     x = sympy.Symbol("x")
     return sympy.Lambda(x, sympy.sympify(spec, locals={"x": x, **SCALAR_FUNCTIONS}))
 

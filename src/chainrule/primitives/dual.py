@@ -81,22 +81,29 @@ def cos(a: Any) -> Any:
 def sigmoid(a: Any) -> Any:
     if _is_tensor(a):
         return primitive("Sigmoid").apply(a)
-    return primitive("Sigmoid").forward(_NoSave(), a)  # type: ignore[arg-type]
+    return primitive("Sigmoid").forward(_NoSave(), a)
 
 
 def log_softmax(a: Any, dim: int) -> Any:
     if _is_tensor(a):
         return primitive("LogSoftmax").apply(a, dim, 1.0)
-    return primitive("LogSoftmax").forward(_NoSave(), a, dim, 1.0)  # type: ignore[arg-type]
+    return primitive("LogSoftmax").forward(_NoSave(), a, dim, 1.0)
 
 
 class _NoSave:
-    """A stand-in ctx for calling a primitive's forward as plain array math (what forward
-    stores on it is dropped with it). Function.forward declares its ctx a Node, which this is
-    not, hence the `type: ignore[arg-type]` where it is passed: a ctx protocol in function.py
-    (what forward may call on ctx) would let both be typed."""
+    """A stand-in ctx for calling a primitive's forward as plain array math: it has what
+    `function.FunctionCtx` says a forward may call, and keeps nothing (what forward stores on it
+    is dropped with it)."""
+
+    needs_input_grad: tuple[bool, ...] = ()  # no input of plain array math needs a gradient
 
     def save_for_backward(self, *values: Any) -> None:
+        pass
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        pass
+
+    def set_materialize_grads(self, value: bool) -> None:
         pass
 
 
@@ -125,14 +132,14 @@ def index_add(g: Any, key: Any, shape: tuple[int, ...]) -> Any:
 
     if _is_tensor(g):
         return primitive("IndexAdd").apply(g, key, shape)
-    return primitive("IndexAdd").forward(_NoSave(), g, key, shape)  # type: ignore[arg-type]
+    return primitive("IndexAdd").forward(_NoSave(), g, key, shape)
 
 
 def gather(a: Any, dim: int, index: Any) -> Any:
 
     if _is_tensor(a):
         return primitive("Gather").apply(a, dim, index)
-    return primitive("Gather").forward(_NoSave(), a, dim, index)  # type: ignore[arg-type]
+    return primitive("Gather").forward(_NoSave(), a, dim, index)
 
 
 def scatter_add(g: Any, dim: int, index: Any, shape: tuple[int, ...]) -> Any:
@@ -140,7 +147,7 @@ def scatter_add(g: Any, dim: int, index: Any, shape: tuple[int, ...]) -> Any:
 
     if _is_tensor(g):
         return primitive("ScatterAdd").apply(g, dim, index, shape)
-    return primitive("ScatterAdd").forward(_NoSave(), g, dim, index, shape)  # type: ignore[arg-type]
+    return primitive("ScatterAdd").forward(_NoSave(), g, dim, index, shape)
 
 
 def cast(a: Any, dtype: Any) -> Any:

@@ -321,9 +321,9 @@ def _jacobian(out: Tensor, inputs: list[Tensor], wrt: list[str]) -> dict[str, An
     """Entry [j, i] = d out_j / d input_i (both flattened): one backward per output entry."""
     rows: dict[str, list] = {v: [] for v in wrt}
     for j in range(out._data.size):
-        seed = np.full(out._data.size, sympy.Integer(0), dtype=object)
-        seed[j] = sympy.Integer(1)
-        seed = Tensor._make(seed.reshape(out.shape))
+        unit = np.full(out._data.size, sympy.Integer(0), dtype=object)
+        unit[j] = sympy.Integer(1)
+        seed = Tensor._make(unit.reshape(out.shape))
         grads = grad(out, inputs, seed, retain_graph=True, allow_unused=True)
         for v, g, t in zip(wrt, grads, inputs, strict=True):
             rows[v].append(_or_zeros(g, t).ravel().tolist())

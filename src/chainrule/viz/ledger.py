@@ -112,7 +112,9 @@ def explain(
         if getattr(hook, "retains_grad", False)
     ]
     for node, nr, hook in retained:
-        node.pre_hooks[nr].remove(hook)
+        table = node.pre_hooks
+        assert table is not None  # `retained` was read from it
+        table[nr].remove(hook)
     for node in walk.nodes:
         for nr in range(node.n_outputs):
             hook = _Visit(order, upstream, node, nr)
@@ -130,10 +132,12 @@ def explain(
         raise
     finally:  # leave the nodes as they were: an empty hook table would still cost the engine
         for node, nr, hook in hooks:
-            node.pre_hooks[nr].remove(hook)
-            if not node.pre_hooks[nr]:
-                del node.pre_hooks[nr]
-            if not node.pre_hooks:
+            table = node.pre_hooks
+            assert table is not None  # register_prehook made it
+            table[nr].remove(hook)
+            if not table[nr]:
+                del table[nr]
+            if not table:
                 node.pre_hooks = None
         for node, nr, hook in retained:
             node.register_prehook(nr, hook)

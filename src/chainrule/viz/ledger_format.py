@@ -85,7 +85,7 @@ def _cells(ledger: LedgerRows, m: int) -> list[list[str]]:
             format_value(row.value, m),
             format_value(row.upstream, m),
         ]
-        terms = row.terms or [None]
+        terms = row.terms or (None,)
         for k, term in enumerate(terms):
             left = head if k == 0 else ["", "", "", ""]
             if term is None:
@@ -118,7 +118,7 @@ def table(ledger: LedgerRows, m: int = 6) -> str:
     for row in ledger.rows:
         if row.upstream_parts:
             lines.append("    " + _fanout_note(row, m, d))
-        for _ in row.terms or [None]:
+        for _ in row.terms or (None,):
             lines.append(line(cells[i]))
             i += 1
     lines += ["", f"Gradients of {ledger.root}:"]
@@ -147,7 +147,7 @@ def markdown(ledger: LedgerRows, m: int = 6) -> str:
     cells = _cells(ledger, m)
     i = 0
     for row in ledger.rows:
-        for _ in row.terms or [None]:
+        for _ in row.terms or (None,):
             c = cells[i]
             c = [c[0], f"`{c[1]}`" if c[1] else "", *c[2:5], f"`{c[5]}`" if c[5] else "", *c[6:]]
             lines.append("| " + " | ".join(_md(x) for x in c) + " |")

@@ -233,9 +233,8 @@ def local_factors(
                 if result is None:
                     return factors
                 for i in jacobian_inputs:
-                    rows[i].append(
-                        np.zeros(node.input_meta[i][0]) if result[i] is None else result[i]
-                    )
+                    g = result[i]
+                    rows[i].append(np.zeros(node.input_meta[i][0]) if g is None else g)
             for i in jacobian_inputs:
                 in_shape = tuple(node.input_meta[i][0])
                 factors[i] = np.stack(rows[i]).reshape(tuple(out_shape) + in_shape)

@@ -69,8 +69,8 @@ def _forward_order(root: Node) -> list[Node]:
                 stack.append((edge[0], 0))
         else:
             order.append(node)
-    records = [recorded(n) for n in order]
-    if all(r is not None for r in records):  # the order the user's code ran them in
+    records = [r for r in map(recorded, order) if r is not None]
+    if len(records) == len(order):  # all recorded: the order the user's code ran them in
         order = [n for _, n in sorted(zip(records, order, strict=True), key=lambda p: p[0].index)]
     return order
 
@@ -152,12 +152,12 @@ class GraphWalk:
         out: dict[Key, str] = {}
         counts = {"param": 0, "leaf": 0}
         for key, t in self.leaves.items():
-            name = given.get(key) or t.name
-            if name is None:
+            label = given.get(key) or t.name
+            if label is None:
                 kind = "param" if _is_parameter(t) else "leaf"
                 counts[kind] += 1
-                name = f"{kind}{counts[kind]}"
-            out[key] = name
+                label = f"{kind}{counts[kind]}"
+            out[key] = label
         unnamed = 0
         for key, const in self.constants.items():
             const.name = given.get(key) or const.name
