@@ -1,4 +1,5 @@
-"""Automatic differentiation: the engine, grad(), Functions, functional transforms, checks."""
+"""Automatic differentiation: backward, grad(), Functions (and their ctx, FunctionCtx),
+functional transforms, gradient checks."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from chainrule.autograd import functional
 from chainrule.autograd.grad import grad
 from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from chainrule.engine import backward
-from chainrule.function import Function, Node
+from chainrule.function import Function, FunctionCtx, Node
 from chainrule.modes import (
     detect_anomaly,
     enable_grad,
@@ -18,6 +19,7 @@ from chainrule.modes import (
 
 __all__ = [
     "Function",
+    "FunctionCtx",
     "GradcheckError",
     "Node",
     "backward",
