@@ -20,7 +20,8 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 
 from chainrule.cli import seeing, train
 
@@ -114,6 +115,30 @@ def _one_line(error: BaseException) -> str:
     return text
 
 
+def _distributed(command: Callable[[], int], prog: str) -> int:
+    """--distributed: join the MPI job (a one-line error outside an MPI launcher), and make a
+    failure on any rank end every rank (MPI_Abort) with one line naming that rank: the others
+    would otherwise wait forever in a collective the failed rank never joins."""
+    from chainrule import distributed
+
+    def report(rank: int, error: BaseException) -> str:
+        line = f"{prog}: error: rank {rank} failed: {_one_line(error)}"
+        if os.environ.get(DEBUG_ENV):
+            line += "\n" + "".join(traceback.format_exception(error))
+        return line
+
+    def code(error: BaseException) -> int:
+        return 130 if isinstance(error, KeyboardInterrupt) else _exit_code(error)
+
+    def joined() -> int:
+        distributed.init_process_group("mpi")
+        result = command()
+        distributed.destroy_process_group()
+        return result
+
+    return distributed.run_main(joined, report, code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -121,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {**train.HANDLERS, **seeing.HANDLERS}
     prog = f"chainrule {args.command}"
     try:
+        if getattr(args, "distributed", False):
+            return _distributed(lambda: commands[args.command](args), prog)
         return commands[args.command](args)
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early: not an error
         sys.stderr.close()

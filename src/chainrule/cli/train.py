@@ -151,7 +151,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         dest="batch_size",
         type=_number(int, 0),
         default=argparse.SUPPRESS,
-        help=_default(d.batch_size),
+        help="samples per optimizer step; with --distributed the global batch, split evenly "
+        f"over the ranks (so it must divide by their number) {_default(d.batch_size)}",
     )
     arg(
         "--seed",
@@ -178,6 +179,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "(used from the resumed epoch on) may change and are recorded in config.json "
         "('resumes') and metrics.csv (its lr column); any other setting given must equal the "
         "run's, or the resume is refused, naming each difference",
+    )
+    arg(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training over MPI: start with `mpiexec -n N chainrule train "
+        "--distributed ...` (needs mpi4py). Each rank takes batch-size/N samples of every "
+        "batch and the gradients are averaged, so N ranks train the same model as one process, "
+        "faster. The data order of epoch e is the permutation of seed + e, padded by repeating "
+        "its start to a multiple of N (it depends on seed, epoch and N, and on N only through "
+        "that padding); rank r takes every N-th sample of each batch from r. Only rank 0 prints "
+        "and writes the run folder. --resume works with any N (checkpoints are written at the "
+        "end of each epoch)",
     )
     arg("--no-plots", action="store_true", help="skip the PNG plots")
     arg("--quiet", action="store_true", help="print only the summary")
@@ -219,8 +232,13 @@ def run_train(args: argparse.Namespace) -> int:
         config = resume_config(args.resume, **given)
     else:
         config = TrainConfig(**given)
-    summary = run(config, resume=args.resume, stream=None if args.quiet else sys.stdout)
-    if args.quiet:
+    summary = run(
+        config,
+        resume=args.resume,
+        stream=None if args.quiet else sys.stdout,
+        distributed=args.distributed,
+    )
+    if args.quiet and summary.get("rank", 0) == 0:
         print(
             f"test accuracy {summary['test_accuracy']:.4f}  test loss "
             f"{summary['test_loss']:.4f}  ({summary['seconds']:.1f}s, {summary['out']})"

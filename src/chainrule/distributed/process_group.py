@@ -279,7 +279,11 @@ def _comm(op: str) -> Any:
     return group.comm, group.MPI
 
 
-def run_main(fn: Callable[[], Any]) -> Any:
+def run_main(
+    fn: Callable[[], Any],
+    format_error: Callable[[int, BaseException], str] | None = None,
+    exit_code: Callable[[BaseException], int] | None = None,
+) -> Any:
     """Run `fn()`; if it raises, print "rank R failed: ..." with the traceback and abort every
     rank (MPI_Abort), so the others never wait forever in a collective the failed rank will not
     join. Use it to wrap a training script's main:
@@ -287,8 +291,10 @@ def run_main(fn: Callable[[], Any]) -> Any:
         if __name__ == "__main__":
             cr.distributed.run_main(main)
 
-    Without a group (or before init_process_group), an exception propagates as usual; under an
-    MPI launcher MPI is started so that the abort can reach every rank.
+    `format_error(rank, exc)` gives the message instead (the `chainrule` command prints one line
+    naming the rank); `exit_code(exc)` is the code the job aborts with (default 1). Without a
+    group (or before init_process_group), an exception propagates as usual; under an MPI
+    launcher MPI is started so that the abort can reach every rank.
     """
     try:
         return fn()
@@ -302,9 +308,13 @@ def run_main(fn: Callable[[], Any]) -> Any:
             group = _Group(MPI, MPI.COMM_WORLD)
         if group is None:
             raise
-        text = "".join(traceback.format_exception(exc))
-        sys.stderr.write(f"rank {group.rank} failed: {type(exc).__name__}: {exc}\n{text}")
+        if format_error is None:
+            trace = "".join(traceback.format_exception(exc))
+            text = f"rank {group.rank} failed: {type(exc).__name__}: {exc}\n{trace}"
+        else:
+            text = format_error(group.rank, exc).rstrip("\n") + "\n"
+        sys.stderr.write(text)
         sys.stderr.flush()
         sys.stdout.flush()
-        group.MPI.COMM_WORLD.Abort(1)
+        group.MPI.COMM_WORLD.Abort(1 if exit_code is None else exit_code(exc))
         raise  # not reached: Abort ends the process

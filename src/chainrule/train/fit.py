@@ -15,6 +15,7 @@ import numpy as np
 from chainrule.data.loader import DataLoader
 from chainrule.modes import no_grad
 from chainrule.nn.module import Module
+from chainrule.nn.parallel import DistributedDataParallel
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
 from chainrule.train.callbacks import Callback
@@ -96,6 +97,14 @@ def fit(
     its test split there and calls it "test"). A loss that is NaN or infinite stops training
     with FloatingPointError before that step touches the weights.
 
+    Data-parallel training: with a DistributedDataParallel `model`, the epoch's training loss and
+    accuracy are summed over the ranks (sums and sample counts) before they are logged, so every
+    rank logs the same numbers, those of the whole epoch; `val_loader` is evaluated with the
+    wrapped module on each rank (the replicas are identical, so each gets the same result without
+    any communication). A loader whose sampler has `set_epoch` (DistributedSampler) gets
+    `sampler.set_epoch(epoch)` before each epoch, as torch's training loops do, so each epoch has
+    its own order.
+
     >>> import chainrule as cr
     >>> _ = cr.manual_seed(0)  # returns the generator, as torch.manual_seed does
     >>> s = cr.data.moons(200, seed=0)
@@ -115,8 +124,13 @@ def fit(
     trainer = Trainer(model, optimizer, scheduler, loaders, hist)
     for cb in callbacks:
         cb.on_train_begin(trainer)
+    # Evaluation runs the bare replica: the wrapper's forward would set up a reduction.
+    evaluated = model.module if isinstance(model, DistributedDataParallel) else model
+    set_epoch = getattr(train_loader.sampler, "set_epoch", None)
     for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
         started = time.perf_counter()
+        if set_epoch is not None:
+            set_epoch(epoch)
         model.train()
         bar.start_epoch(epoch, start_epoch + epochs, len(train_loader))
         total_loss, total_correct, count = 0.0, 0.0, 0
@@ -142,11 +156,13 @@ def fit(
             count += n
             bar.advance(value)
         bar.end_epoch()
+        if isinstance(model, DistributedDataParallel):
+            total_loss, total_correct, count = _summed_over_ranks(total_loss, total_correct, count)
         logs = {"epoch": epoch, "train_loss": total_loss / max(count, 1)}
         if classification:
             logs["train_accuracy"] = total_correct / max(count, 1)
         if val_loader is not None:
-            for key, value in evaluate(model, loss_fn, val_loader, classification).items():
+            for key, value in evaluate(evaluated, loss_fn, val_loader, classification).items():
                 logs[f"{val_prefix}_{key}"] = value
         logs["lr"] = optimizer.param_groups[0]["lr"]
         logs["seconds"] = time.perf_counter() - started
@@ -162,6 +178,18 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(trainer)
     return hist
+
+
+def _summed_over_ranks(loss: float, correct: float, count: int) -> tuple[float, float, int]:
+    """The epoch's sums over all ranks (a SUM of sums and counts, not an average of means: the
+    ranks' shares may differ in size)."""
+    from chainrule import distributed
+    from chainrule.creation import tensor
+
+    sums = tensor([loss, correct, float(count)], dtype=np.float64)
+    distributed.all_reduce(sums, distributed.ReduceOp.SUM)
+    loss, correct, total = (float(v) for v in sums.numpy())
+    return loss, correct, round(total)
 
 
 def _format(logs: dict[str, float], epochs: int) -> str:

@@ -1,5 +1,10 @@
 """A complete training job, as `chainrule train` runs it: data, model, loop, and the run folder
-(config.json, model.safetensors, checkpoint.safetensors, metrics.csv, plots, summary)."""
+(config.json, model.safetensors, checkpoint.safetensors, metrics.csv, plots, summary).
+
+With `distributed=True` (`mpiexec -n N chainrule train --distributed`) every rank runs this job
+on its share of each batch, the model wrapped in DistributedDataParallel; rank 0 alone prints and
+writes the run folder. See `run` for the batch-size and data-order rules.
+"""
 
 from __future__ import annotations
 
@@ -19,15 +24,18 @@ from typing import Any, TextIO
 import numpy as np
 
 from chainrule import backend, creation, io
+from chainrule import distributed as dist
 from chainrule.data import datasets, files
+from chainrule.data.distributed import DistributedSampler
 from chainrule.data.loader import DataLoader, TensorDataset
 from chainrule.nn import functional as F
 from chainrule.nn.layers import MLP
 from chainrule.nn.module import Module
+from chainrule.nn.parallel import DistributedDataParallel
 from chainrule.optim import SGD, Adam, AdamW
 from chainrule.optim.lr_scheduler import CosineAnnealingLR
 from chainrule.tensor import Tensor
-from chainrule.train.callbacks import ModelCheckpoint
+from chainrule.train.callbacks import ModelCheckpoint, _refuse_non_finite
 from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
 from chainrule.train.fit import History, evaluate, fit
 from chainrule.train.metrics import confusion_matrix, predictions
@@ -37,6 +45,9 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 # An output layer wider than this is not a classifier of anything a CSV can hold; far more
 # likely a regression target or an ID column was given as the label.
 MAX_CLASSES = 10_000
+# Test-only: the rank named here raises right after the first checkpoint of a distributed run,
+# so the tests can check that one failing rank ends them all and leaves the checkpoint intact.
+FAIL_RANK_ENV = "CHAINRULE_TEST_FAIL_RANK"
 
 
 @dataclass
@@ -288,11 +299,35 @@ def run(
     resume: str | os.PathLike | None = None,
     stream: TextIO | None = None,
     progress: bool = True,
+    distributed: bool = False,
 ) -> dict[str, Any]:
     """Train as configured (or resume a checkpoint) and write the run folder; returns a summary.
 
     With ``resume`` (a run folder or its checkpoint), training continues in that folder, and
-    ``config`` must keep the run's settings except epochs and lr (see resume_config)."""
+    ``config`` must keep the run's settings except epochs and lr (see resume_config).
+
+    With ``distributed`` (the default process group must be initialized: every rank of the MPI
+    job calls this with the same config) the model is wrapped in DistributedDataParallel and:
+
+    - ``batch_size`` is the global batch: it must divide by the world size N, and each rank
+      takes batch_size / N samples a step. The gradients are averaged over the ranks, so a step
+      is that of one process on the whole batch (up to the order of the floating-point sums).
+    - The data order is DistributedSampler's: in epoch e (1, 2, ...) the permutation
+      ``np.random.default_rng(seed + e).permutation(n)`` of the n training samples, padded by
+      repeating its start to a multiple of N; global batch k is its slice
+      [k * batch_size, (k + 1) * batch_size), of which rank r takes every N-th sample from r.
+      It depends on the seed, the epoch and N, and on N only through that padding: when N
+      divides n, any number of ranks trains on the very same global batches.
+    - Rank 0 alone prints, shows progress, writes config.json, metrics.csv, the checkpoints,
+      model.safetensors and the plots; every rank waits at a barrier after each checkpoint.
+      Every rank reads the data and, on resume, the checkpoint (one filesystem for all ranks).
+    - Checkpoints are written at epoch ends only, so a resume always starts at an epoch
+      boundary and works with any number of ranks (the checkpoint keeps the epoch; the
+      optimizer state is the same on every rank)."""
+    rank, world_size = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    lead = rank == 0
+    if not lead:
+        stream = None  # only rank 0 prints and shows progress
     say = (lambda line: print(line, file=stream, flush=True)) if stream else (lambda line: None)
     started = time.perf_counter()
     config = dataclasses.replace(config, data=resolve_data(config.data))
@@ -317,18 +352,29 @@ def run(
         )
     if config.loss == "bce" and len(classes) != 2:
         raise ValueError(f"--loss bce needs 2 classes, the data has {len(classes)}")
+    if config.batch_size % world_size:
+        raise ValueError(
+            f"--batch-size {config.batch_size} is the global batch, split evenly over the "
+            f"{world_size} ranks: it must be a multiple of {world_size} (e.g. "
+            f"{max(world_size, config.batch_size - config.batch_size % world_size)})"
+        )
     train_set = TensorDataset(creation.tensor(split.x_train), creation.tensor(split.y_train))
     test_set = TensorDataset(creation.tensor(split.x_test), creation.tensor(split.y_test))
-    train_loader = DataLoader(train_set, config.batch_size, shuffle=True, seed=config.seed)
+    if distributed:
+        sampler = DistributedSampler(train_set, world_size, rank, shuffle=True, seed=config.seed)
+        train_loader = DataLoader(train_set, config.batch_size // world_size, sampler=sampler)
+    else:
+        train_loader = DataLoader(train_set, config.batch_size, shuffle=True, seed=config.seed)
     test_loader = DataLoader(test_set, 512)
     model = build_model(config)
     optimizer = make_optimizer(config, model)
     scheduler = CosineAnnealingLR(optimizer, config.epochs) if config.schedule == "cosine" else None
     loss_fn = loss_function(config.loss, len(classes))
     out = Path(config.out)
-    _prepare_folder(out)
+    if lead:
+        _prepare_folder(out)
     history, done = History(), 0
-    if saved is not None:
+    if checkpoint is not None and saved is not None:
         try:
             state = load_checkpoint(checkpoint, model, optimizer, scheduler, [train_loader])
         except (KeyError, ValueError, TypeError) as error:
@@ -366,16 +412,22 @@ def run(
         f"{config.features} features, {len(classes)} classes)"
     )
     say(f"model: {model!r}".replace("\n", "\n       "))
-    _write_text(out / "config.json", json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    if distributed:
+        per_rank = config.batch_size // world_size
+        say(f"distributed: {world_size} ranks, each {per_rank} of every {config.batch_size}")
+    if lead:
+        _write_text(out / "config.json", json.dumps(dataclasses.asdict(config), indent=2) + "\n")
 
-    saver = _RunCheckpoint(out, train_loader)
+    # Wrapped after the checkpoint is loaded: DDP starts every replica from rank 0's weights.
+    trained: Module = DistributedDataParallel(model) if distributed else model
+    saver = _RunCheckpoint(out, train_loader, model, rank if distributed else None)
     saver.saved_epoch = done
     # NumPy's overflow/invalid warnings would only repeat, less clearly, what the checks on
     # non-finite losses and weights report (as one error naming the epoch and step).
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             history = fit(
-                model,
+                trained,
                 loss_fn,
                 optimizer,
                 train_loader,
@@ -409,21 +461,28 @@ def run(
                     f"epoch {last}: continue with --resume {out}"
                 ) from None
             raise KeyboardInterrupt("interrupted before the first epoch finished") from None
-    _saving(out / "model.safetensors", lambda path: io.save(model.state_dict(), path))
-    _write_metrics(history, out / "metrics.csv")
     final = evaluate(model, loss_fn, test_loader)
-    predicted = predictions(_forward(model, split.x_test))
-    counts = confusion_matrix(predicted, split.y_test, len(classes))
-    written = _plots(config, history, model, split, counts, out, say)
-    summary = {
+    summary: dict[str, Any] = {
         "test_loss": final["loss"],
         "test_accuracy": final["accuracy"],
         "epochs": len(history.get("train_loss", [])),
-        "seconds": time.perf_counter() - started,
         "out": str(out),
-        "files": sorted(p.name for p in out.iterdir() if not p.name.startswith(".")),
-        "plots": written,
+        "files": [],
+        "plots": [],
+        "rank": rank,
+        "world_size": world_size,
     }
+    if lead:
+        # the bare model's weights: no "module." prefix, so they load with or without DDP
+        _saving(out / "model.safetensors", lambda path: io.save(model.state_dict(), path))
+        _write_metrics(history, out / "metrics.csv")
+        predicted = predictions(_forward(model, split.x_test))
+        counts = confusion_matrix(predicted, split.y_test, len(classes))
+        summary["plots"] = _plots(config, history, model, split, counts, out, say)
+        summary["files"] = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    if distributed:
+        dist.barrier()  # no rank finishes (and leaves the MPI job) before the run folder is whole
+    summary["seconds"] = time.perf_counter() - started
     say(
         f"test accuracy {final['accuracy']:.4f}, test loss {final['loss']:.4f} after "
         f"{summary['epochs']} epochs in {summary['seconds']:.1f}s"
@@ -436,19 +495,37 @@ class _RunCheckpoint(ModelCheckpoint):
     """The run folder's checkpoint, each epoch: refused when metrics or weights are no longer
     finite (so the file on disk stays the last good one), written atomically with a failure
     that names the file, then metrics.csv, which follows every checkpoint. Only the training
-    loader's position is saved (the test loader's is not needed to resume)."""
+    loader's position is saved (the test loader's is not needed to resume).
 
-    def __init__(self, out: Path, train_loader: DataLoader) -> None:
+    `model` is the bare model, saved even when training runs through a DistributedDataParallel
+    wrapper (whose keys would carry a "module." prefix). With a `rank` (a distributed run) only
+    rank 0 writes, and then every rank waits at a barrier, so none races ahead of the file."""
+
+    def __init__(
+        self, out: Path, train_loader: DataLoader, model: Module, rank: int | None = None
+    ) -> None:
         super().__init__(out / "checkpoint.safetensors", loaders=[train_loader], finite_only=True)
-        self.out = out
+        self.out, self.model, self.rank = out, model, rank
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict) -> None:
-        super().on_epoch_end(trainer, epoch, logs)
-        _write_metrics(trainer.history, self.out / "metrics.csv")
+        if self.rank is None or self.rank == 0:
+            super().on_epoch_end(trainer, epoch, logs)
+            _write_metrics(trainer.history, self.out / "metrics.csv")
+        else:
+            _refuse_non_finite(trainer, epoch, logs)  # as rank 0 does: the ranks stay in step
+            self.saved_epoch = epoch
+        if self.rank is not None:
+            dist.barrier()
+            if os.environ.get(FAIL_RANK_ENV) == str(self.rank):
+                raise RuntimeError(
+                    f"{FAIL_RANK_ENV}={self.rank}: a failure simulated for the tests after the "
+                    f"checkpoint of epoch {epoch}"
+                )
 
     def write(self, path: str | os.PathLike, *state: Any, **options: Any) -> None:
         # save_checkpoint as this module names it (the disk-full test replaces it here)
-        _saving(Path(path), lambda target: save_checkpoint(target, *state, **options))
+        _wrapped, *rest = state  # the trainer's model: DDP's keys would say "module."
+        _saving(Path(path), lambda target: save_checkpoint(target, self.model, *rest, **options))
 
 
 def _apply_lr(optimizer: Any, scheduler: Any, config: TrainConfig) -> None:
