@@ -202,32 +202,23 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run forward and, if any input requires grad, record the node for backward."""
-        if cls._raw:
-            return _apply_primitive(cls, args)
-        ctx = Node(cls)
-        _, needs, edges, meta, record = _collect(cls, args)
-        record = record and _modes.grad_enabled
-        if record:
-            ctx.needs_input_grad = tuple(needs)
-        previous = _modes.grad_enabled
-        _modes.grad_enabled = False
-        try:
-            out = cls.forward(ctx, *args)
-        finally:
-            _modes.grad_enabled = previous
-        return _wrap_outputs(cls, ctx, args, out, record, edges, meta)
+        return _apply(cls, args)
 
 
-def _collect(cls: type[Function], args: tuple) -> tuple[list, list, list, list, bool]:
-    """One pass over the arguments (every op runs it): the values forward sees (arrays for a
-    primitive), and per input whether it needs a gradient, its edge and its (shape, dtype);
-    plus whether any input requires grad."""
+def _apply(cls: type[Function], args: tuple) -> Any:
+    """Function.apply, for the library's primitives and user Functions alike: the hot path of
+    every operation, so it is written as one pass over the arguments with no per-call
+    allocations beyond the node and the output (see benchmarks/NOTES.md).
+
+    The pass collects what forward sees (the arrays, for a primitive; the Tensors themselves,
+    for a user Function) and, per input, whether it needs a gradient, its edge and its
+    (shape, dtype)."""
+    raw = cls._raw
     arrays = []
     needs = []
     edges: list = []
     meta: list = []
     record = False
-    raw = cls._raw
     for a in args:
         if isinstance(a, Tensor):
             data = a._data
@@ -245,26 +236,27 @@ def _collect(cls: type[Function], args: tuple) -> tuple[list, list, list, list, 
         needs.append(False)
         edges.append(None)
         meta.append(None)
-    return arrays, needs, edges, meta, record
-
-
-def _apply_primitive(cls: type[Function], args: tuple) -> Any:
-    """Function.apply for the library's primitives: the hot path of every operation, so it is
-    written as one pass over the arguments with no per-call allocations beyond the node and the
-    output (see benchmarks/NOTES.md)."""
-    arrays, needs, edges, meta, record = _collect(cls, args)
     record = record and _modes.grad_enabled
     ctx = Node.__new__(Node)
     ctx.fn = cls
     ctx.next_edges = ctx.input_meta = ctx._to_save = ()
     ctx._saved = None
     ctx.needs_input_grad = tuple(needs) if record else ()
-    try:
-        out = cls.forward(ctx, *arrays)
-    except (ValueError, TypeError, IndexError) as error:
-        raise _explain(cls, args, error) from None
+    if raw:
+        try:
+            out = cls.forward(ctx, *arrays)
+        except (ValueError, TypeError, IndexError) as error:
+            raise _explain(cls, args, error) from None
+    else:  # a user Function: its forward runs on Tensors, unrecorded, and its errors are its own
+        previous = _modes.grad_enabled
+        _modes.grad_enabled = False
+        try:
+            out = cls.forward(ctx, *arrays)
+        finally:
+            _modes.grad_enabled = previous
     if (
-        type(out) is tuple
+        not raw
+        or type(out) is tuple
         or cls._view
         or (record and _watched[0] and (_modes.anomaly_enabled or _modes.recorder is not None))
     ):

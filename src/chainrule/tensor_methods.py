@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 
 from chainrule import backend, errors, ops
-from chainrule.function import _apply_primitive
+from chainrule.function import _apply
 from chainrule.ops import composite
 from chainrule.ops.conversion import _size, as_array
 from chainrule.ops.promotion import promote
@@ -42,33 +42,33 @@ class TensorMethods(TensorBase):
     # -- arithmetic operators ----------------------------------------------------------------
     def __add__(self, other: TensorLike) -> Self:
         if type(other) is float and self._data.dtype in _FLOATS:  # nothing to promote
-            return _apply_primitive(ops.Add, (self, other))
-        return _apply_primitive(ops.Add, promote(self, _operand(other)))
+            return _apply(ops.Add, (self, other))
+        return _apply(ops.Add, promote(self, _operand(other)))
 
     def __radd__(self, other: TensorLike) -> Self:
         if type(other) is float and self._data.dtype in _FLOATS:
-            return _apply_primitive(ops.Add, (other, self))
-        return _apply_primitive(ops.Add, promote(_operand(other), self))
+            return _apply(ops.Add, (other, self))
+        return _apply(ops.Add, promote(_operand(other), self))
 
     def __sub__(self, other: TensorLike) -> Self:
         if type(other) is float and self._data.dtype in _FLOATS:  # nothing to promote
-            return _apply_primitive(ops.Sub, (self, other))
-        return _apply_primitive(ops.Sub, promote(self, _operand(other)))
+            return _apply(ops.Sub, (self, other))
+        return _apply(ops.Sub, promote(self, _operand(other)))
 
     def __rsub__(self, other: TensorLike) -> Self:
         if type(other) is float and self._data.dtype in _FLOATS:
-            return _apply_primitive(ops.Sub, (other, self))
-        return _apply_primitive(ops.Sub, promote(_operand(other), self))
+            return _apply(ops.Sub, (other, self))
+        return _apply(ops.Sub, promote(_operand(other), self))
 
     def __mul__(self, other: TensorLike) -> Self:
         if type(other) is float and self._data.dtype in _FLOATS:  # nothing to promote
-            return _apply_primitive(ops.Mul, (self, other))
-        return _apply_primitive(ops.Mul, promote(self, _operand(other)))
+            return _apply(ops.Mul, (self, other))
+        return _apply(ops.Mul, promote(self, _operand(other)))
 
     def __rmul__(self, other: TensorLike) -> Self:
         if type(other) is float and self._data.dtype in _FLOATS:
-            return _apply_primitive(ops.Mul, (other, self))
-        return _apply_primitive(ops.Mul, promote(_operand(other), self))
+            return _apply(ops.Mul, (other, self))
+        return _apply(ops.Mul, promote(_operand(other), self))
 
     # A tensor `other` would make div's TensorT the common base, TensorBase; the result is made
     # of the concrete class, which is what Self stands for.
@@ -80,13 +80,13 @@ class TensorMethods(TensorBase):
 
     def __pow__(self, other: TensorLike) -> Self:
         if type(other) is float and self._data.dtype in _FLOATS:  # nothing to promote
-            return _apply_primitive(ops.Pow, (self, other))
-        return _apply_primitive(ops.Pow, promote(self, _operand(other)))
+            return _apply(ops.Pow, (self, other))
+        return _apply(ops.Pow, promote(self, _operand(other)))
 
     def __rpow__(self, other: TensorLike) -> Self:
         if type(other) is float and self._data.dtype in _FLOATS:
-            return _apply_primitive(ops.Pow, (other, self))
-        return _apply_primitive(ops.Pow, promote(_operand(other), self))
+            return _apply(ops.Pow, (other, self))
+        return _apply(ops.Pow, promote(_operand(other), self))
 
     def __matmul__(self, other: TensorLike) -> Self:
         return ops.Matmul.apply(self, ops.as_tensor(other))
