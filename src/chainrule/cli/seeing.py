@@ -78,7 +78,14 @@ def _describe(*paragraphs: str) -> str:
     return "\n\n".join(textwrap.fill(p, 79, break_on_hyphens=False) for p in paragraphs)
 
 
-AT_HELP = "the variables' values, e.g. a1=0.5,a2=-1,x=[1,2] (a value may be negative: x=-1)"
+AT_HELP = (
+    "the variables' values, e.g. a1=0.5,a2=-1,x=[1,2],W=[[1,2],[3,4]] (a value may be "
+    "negative: x=-1)"
+)
+SHAPE_HELP = (
+    "vector and matrix variables drawn at random, e.g. W=3x4,x=4 (the others left out of --at "
+    "are random numbers)"
+)
 DASH_NOTE = (
     "A formula that starts with '-' can follow its option directly (--grad -1/x**2) or with "
     "'=' (--grad=-1/x**2)."
@@ -99,7 +106,7 @@ def _add_derive_parser(sub: Any) -> None:
     derive.add_argument("--wrt", help="variables to differentiate by, e.g. a1,a2 (default: all)")
     derive.add_argument("--at", help="fixed values, e.g. alpha=0.5,y=[0,1,0] (others stay symbols)")
     derive.add_argument(
-        "--shape", help="vector and matrix variables, e.g. x=3,W=[2,2] (default: scalars)"
+        "--shape", help="vector and matrix variables, e.g. x=3,W=2x2 (default: scalars)"
     )
     derive.add_argument(
         "--grad-output",
@@ -180,6 +187,7 @@ def add_parsers(sub: Any) -> None:
         default="",
         help=AT_HELP + " (default: random values for the variables left out)",
     )
+    check.add_argument("--shape", default="", help=SHAPE_HELP)
     check.add_argument(
         "--points",
         type=int,
@@ -282,14 +290,10 @@ def _evaluate(expr: Any, env: dict[str, Any], what: str = "") -> Any:
 
 
 def run_derive(args: argparse.Namespace) -> int:
-    from chainrule.expr import ExpressionError, parse, parse_assignments, parse_names
+    from chainrule.expr import parse, parse_assignments, parse_names
 
     expression = parse(args.expression)
-    shapes = parse_assignments(args.shape) if args.shape else {}
-    for name, shape in shapes.items():
-        dims = shape if isinstance(shape, list) else [shape]
-        if not all(type(n) is int and n > 0 for n in dims):
-            raise ExpressionError(f"--shape {name}: sizes must be positive integers, got {shape}")
+    shapes = _shapes(args.shape)
     try:
         from chainrule.symbolic import derive
     except ImportError as error:
@@ -355,7 +359,6 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from chainrule.check import derivation
-    from chainrule.viz.format import number
 
     expr = _parse(args.expr)
     wrt = _names(args.wrt, expr)
@@ -375,10 +378,12 @@ def run_check(args: argparse.Namespace) -> int:
     if args.points < 1:
         raise ValueError(f"--points must be at least 1, got {args.points}")
     at = _assignments(args.at)
+    shapes = _shapes(args.shape, expr, at)
     rng = np.random.default_rng(args.seed)
     drawn = [n for n in expr.names if n not in at]
     for n in drawn:
-        at[n] = float(np.round(rng.uniform(-2, 2), 3))
+        value = np.round(rng.uniform(-2, 2, size=shapes.get(n, ())), 3)
+        at[n] = value if n in shapes else float(value)
     # every value is a real number here: a list like [1, 2] would otherwise stay an integer
     # array, which derivation keeps fixed (it takes integer arrays for class indices)
     inputs = {n: _real(at[n]) for n in expr.names}
@@ -396,9 +401,42 @@ def run_check(args: argparse.Namespace) -> int:
     )
     if drawn:  # derivation draws them again where the function is not differentiable
         used = report.points[0].values
-        print("random values for " + ", ".join(f"{n}={number(used[n], 6)}" for n in drawn))
+        print("random values for " + ", ".join(f"{n}={_shown(used[n])}" for n in drawn))
     print(report)
     return 0 if report.ok else 1
+
+
+def _shown(value: Any) -> str:
+    """A drawn value as --at would take it: 0.5, [0.5, -1.2] or [[...], [...]]."""
+    from chainrule.viz.format import number
+
+    array = np.asarray(value)
+    if array.ndim == 0:
+        return number(array.item(), 6)
+    return "[" + ", ".join(_shown(row) for row in array) + "]"
+
+
+def _shapes(text: str | None, expr: Any = None, at: dict[str, Any] | None = None) -> dict[str, Any]:
+    """--shape W=3x4,x=4 as {'W': (3, 4), 'x': (4,)}; names are the expression's, and a name
+    given in --at too must have the shape its value has."""
+    from chainrule.expr import ExpressionError, parse_shapes
+
+    if text is None or not text.strip():
+        return {}
+    try:
+        shapes = parse_shapes(text)
+    except ExpressionError as error:
+        raise ValueError(f"--shape: {error.summary}: {text}") from None
+    for name, shape in shapes.items():
+        if expr is not None and name not in expr.names:
+            raise ValueError(
+                f"--shape: {name} is not in the expression {expr.text!r} "
+                f"(its variables: {', '.join(expr.names)})"
+            )
+        given = np.shape(at[name]) if at and name in at else shape
+        if given != shape:
+            raise ValueError(f"--shape: {name} has shape {shape}, but its --at value {given}")
+    return shapes
 
 
 def _real(value: Any) -> Any:

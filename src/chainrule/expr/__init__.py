@@ -11,14 +11,15 @@
 0.1517
 
 Python's `ast` parses the text; only a whitelist is accepted (numbers, names, + - * / ** @, unary
-minus and plus, parentheses, calls of the functions in `FUNCTIONS` with the keywords they list),
+minus and plus, parentheses, the transpose `A.T`, indexing with integer literals `x[0]`,
+`W[1, 2]`, calls of the functions in `FUNCTIONS` with the keywords they list),
 and nothing is ever passed to `eval`. A rejected expression raises `ExpressionError`, whose first
 line names the offending token and its column, followed by the text and a caret under the token.
 """
 
 from __future__ import annotations
 
-from chainrule.expr.arguments import parse_assignments, parse_names
+from chainrule.expr.arguments import parse_assignments, parse_names, parse_shapes
 from chainrule.expr.errors import ExpressionError
 from chainrule.expr.functions import FUNCTIONS
 from chainrule.expr.parser import Expression, parse
@@ -30,4 +31,5 @@ __all__ = [
     "parse",
     "parse_assignments",
     "parse_names",
+    "parse_shapes",
 ]

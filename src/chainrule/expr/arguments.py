@@ -1,4 +1,5 @@
-"""The command line's variable lists: --wrt a1,a2 and --at a1=0.5,y=[0,1,0]."""
+"""The command line's variable lists: --wrt a1,a2, --at a1=0.5,W=[[1,2],[3,4]] and
+--shape W=3x4,x=4."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def parse_names(text: str) -> list[str]:
 def parse_assignments(text: str) -> dict[str, Any]:
     """'a1=0.5,x=1.5,y=[0,1,0]' -> {'a1': 0.5, 'x': 1.5, 'y': [0, 1, 0]} (the --at argument).
 
-    Values are numbers or bracketed lists of numbers; commas inside brackets do not split."""
+    Values are numbers or bracketed lists of numbers (nested for a matrix, every row as long as
+    the others); commas inside brackets do not split."""
     result: dict[str, Any] = {}
     for start, part in _split_top_level(text):
         name, eq, value = part.partition("=")
@@ -40,8 +42,64 @@ def parse_assignments(text: str) -> dict[str, Any]:
         if not _numbers(parsed):
             message = f"'{value.strip()}' is not a number or a [list] of numbers"
             raise ExpressionError(message, text, value_column)
+        ragged = _ragged(parsed)
+        if ragged:
+            raise ExpressionError(f"{name.strip()}: ragged list ({ragged})", text, value_column)
         result[name.strip()] = parsed
     return result
+
+
+def parse_shapes(text: str) -> dict[str, tuple[int, ...]]:
+    """'W=3x4,x=4' -> {'W': (3, 4), 'x': (4,)} (the --shape argument); `W=[3,4]` means 3x4 too.
+
+    >>> parse_shapes("W=2x3,x=3,b=[2]")
+    {'W': (2, 3), 'x': (3,), 'b': (2,)}
+    """
+    result: dict[str, tuple[int, ...]] = {}
+    for start, part in _split_top_level(text):
+        name, eq, value = part.partition("=")
+        if not eq:
+            raise ExpressionError(f"expected NAME=SHAPE, got '{part.strip()}'", text, start)
+        if not name.strip().isidentifier():
+            raise ExpressionError(f"'{name.strip()}' is not a variable name", text, start)
+        shape = _shape(value.strip())
+        if shape is None:
+            message = (
+                f"{name.strip()}: '{value.strip()}' is not a shape: sizes must be positive "
+                "integers, like 3x4 (or 4 for a vector)"
+            )
+            raise ExpressionError(message, text, start + len(name) + 1)
+        result[name.strip()] = shape
+    return result
+
+
+def _shape(text: str) -> tuple[int, ...] | None:
+    """'3x4' or '[3, 4]' -> (3, 4), '4' -> (4,); None for anything else."""
+    if text.startswith("[") and text.endswith("]"):
+        parts = [p.strip() for p in text[1:-1].split(",")]
+    else:
+        parts = [p.strip() for p in text.lower().split("x")]
+    if not all(p.isdigit() and p.isascii() for p in parts):
+        return None
+    sizes = tuple(int(p) for p in parts)
+    return sizes if all(n > 0 for n in sizes) else None
+
+
+def _ragged(value: Any) -> str:
+    """Why a nested list is not a rectangular array ('' when it is one)."""
+    rows = [value]
+    while rows and isinstance(rows[0], list):
+        lengths = {len(r) if isinstance(r, list) else 0 for r in rows}
+        kinds = {isinstance(r, list) for r in rows}
+        if len(kinds) > 1:
+            return "numbers and lists mixed at the same depth"
+        if len(lengths) > 1:
+            shown = ", ".join(str(n) for n in sorted(lengths))
+            return f"rows of different lengths: {shown}"
+        rows = [item for r in rows for item in r]
+    if any(isinstance(r, list) for r in rows):
+        return "numbers and lists mixed at the same depth"
+    return ""
 
 
 def _numbers(value: Any) -> bool:

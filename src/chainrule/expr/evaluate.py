@@ -39,6 +39,15 @@ def int_literal(node: ast.expr) -> int | None:
     return None
 
 
+def index_literals(node: ast.expr) -> tuple[int, ...] | None:
+    """The integer literals of an index, `x[0]` -> (0,), `W[1, -1]` -> (1, -1); else None."""
+    items = node.elts if isinstance(node, ast.Tuple) else [node]
+    values = [int_literal(item) for item in items]
+    if not values or any(v is None for v in values):
+        return None
+    return tuple(v for v in values if v is not None)
+
+
 class Interpreter:
     """Evaluates a checked tree with one algebra (chainrule Tensors or SymPy)."""
 
@@ -72,6 +81,11 @@ class Interpreter:
         if isinstance(node, ast.UnaryOp):
             value = self.visit(node.operand)
             return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Attribute):  # the checker let `.T` alone through
+            return self._call(node, "transpose", [self.visit(node.value)], {})
+        if isinstance(node, ast.Subscript):  # with integer literals only (the checker saw to it)
+            value, index = self.visit(node.value), index_literals(node.slice)
+            return self._call(node, "[]", [value, index], {})
         if isinstance(node, ast.BinOp):
             left, right = self.visit(node.left), self.visit(node.right)
             try:
@@ -91,12 +105,38 @@ class Interpreter:
             for k in node.keywords
             if k.arg is not None  # always (the checker refused `**kwargs`); says so to mypy
         }
+        return self._call(node.func, name, args, kwargs)
+
+    def _call(self, node: ast.AST, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """functions[name](*args, **kwargs); a failure is an error pointing at `node`."""
         try:
+            if name == "[]":  # Tensors and SymPy matrices index alike
+                return _index(*args)
             return self.functions[name](*args, **kwargs)
         except ExpressionError:
             raise
         except (ValueError, TypeError, IndexError, RuntimeError) as error:
-            raise self.fail(node.func, f"{name}: {error}") from None
+            shown = {"[]": "indexing", "transpose": "transpose"}.get(name, name)
+            raise self.fail(node, f"{shown}: {error}") from None
+
+
+def _index(value: Any, index: tuple[int, ...]) -> Any:
+    """value[index] for a Tensor or a SymPy Matrix, with an error that gives the shape."""
+    if isinstance(value, Tensor):
+        sizes = tuple(value.shape)
+        if len(index) > len(sizes):
+            raise IndexError(f"{len(index)} indices for a value of shape {sizes}")
+    elif getattr(value, "is_Matrix", False):  # a SymPy Matrix; a vector is one column
+        vector = len(index) == 1 and 1 in value.shape
+        sizes = (len(value),) if vector else tuple(value.shape)
+        if len(index) != len(sizes):
+            raise IndexError(f"{len(index)} indices for a matrix of shape {sizes}")
+    else:
+        raise TypeError("a number has no entries to index")
+    for i, n in zip(index, sizes, strict=False):
+        if not -n <= i < n:
+            raise IndexError(f"index {i} is out of range for a size of {n}")
+    return value[index[0] if len(index) == 1 else index]
 
 
 def as_float_tensor(value: Any) -> Tensor:

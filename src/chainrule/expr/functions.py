@@ -6,12 +6,16 @@ their rule) are callable by that name, read from the registry; the rest are decl
 compositions or having their own signature. Reductions (`sum mean max min logsumexp`) take
 `dim=` (default: all dims); `softmax` and `log_softmax` take `dim=` (default -1) and `beta=`
 (seed 001 §1.2's temperature). `max(a, b)` and `min(a, b)` with two arguments are elementwise.
+For matrices (seed 001 §1.1, 000 Ex3): `transpose(A)` (also `A.T`), `outer(a, b)` = a b^T,
+`diag(v)` (a vector to a diagonal matrix, a matrix to its diagonal, as torch.diag) and `eye(n)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+
+import numpy as np
 
 from chainrule.primitives.base import REGISTRY, Primitive
 from chainrule.primitives.rules import UNARY, Signature
@@ -22,6 +26,7 @@ __all__ = ["FUNCTIONS", "Signature", "chainrule_functions", "named_primitives", 
 _REDUCTION = Signature((1, 1), frozenset({"dim"}))
 _SOFTMAX = Signature((1, 1), frozenset({"dim", "beta"}))
 _EXTREME = Signature((1, 2), frozenset({"dim"}))
+_BINARY = Signature((2, 2), frozenset())
 
 # Functions that are not one elementwise primitive each: `sign` is a constant (no primitive),
 # the reductions and softmax take keywords, `mean` is a composition, max/min have two forms.
@@ -34,6 +39,10 @@ COMPOSED: dict[str, Signature] = {
     "logsumexp": _REDUCTION,
     "max": _EXTREME,
     "min": _EXTREME,
+    "transpose": UNARY,
+    "outer": _BINARY,
+    "diag": UNARY,
+    "eye": UNARY,
 }
 
 
@@ -78,9 +87,34 @@ def _tensor(x: Any) -> Tensor:
     return creation.as_tensor(x)
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _size(n: Any) -> int:
+    """eye's size: a positive whole number (SymPy's exact 3 as well as Python's 3)."""
+    try:
+        size = int(n)
+        whole = size == n
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or size < 1:
+        raise ValueError(f"the size must be a positive integer, like eye(3), got {n}")
+    return size
+
+
+def _identity(n: int, like: Tensor) -> Tensor:
+    """The n x n identity in `like`'s dtype (exact 0 and 1 for symbolic arrays)."""
+    from chainrule import backend, creation
+
+    if backend.is_symbolic(backend.namespace(like._data)):
+        return Tensor._make(np.eye(n, dtype=int).astype(object))
+    return creation.eye(n, dtype=like.dtype)
+
+
 def chainrule_functions() -> dict[str, Callable[..., Any]]:
     """name -> implementation with chainrule ops (differentiable; works on SymPy tensors too)."""
-    from chainrule import ops
+    from chainrule import backend, creation, ops
     from chainrule.primitives import dual
 
     def unary(op: Callable[[Tensor], Tensor]) -> Callable[[Any], Tensor]:
@@ -110,6 +144,24 @@ def chainrule_functions() -> dict[str, Callable[..., Any]]:
 
         return apply
 
+    def outer(a: Any, b: Any) -> Tensor:
+        a, b = _tensor(a), _tensor(b)
+        if a.ndim != 1 or b.ndim != 1:
+            raise ValueError(f"expects two vectors, got shapes {a.shape} and {b.shape}")
+        return a.unsqueeze(-1) * b.unsqueeze(0)
+
+    def diag(v: Any) -> Tensor:
+        v = _tensor(v)
+        if v.ndim == 1:  # v * I, so the gradient of each v[i] is read off the diagonal
+            return v.unsqueeze(0) * _identity(v.shape[0], v)
+        if v.ndim == 2:
+            n = min(v.shape)
+            return v[creation.arange(n), creation.arange(n)]
+        raise ValueError(f"expects a vector or a matrix, got shape {v.shape}")
+
+    def eye(n: Any) -> Tensor:
+        return creation.eye(_size(n), dtype=backend.get_default_dtype())
+
     # A named primitive runs through the public op of the same name where there is one (it adds
     # PyTorch's dtype promotion, e.g. exp of an int tensor is float), else through its apply.
     table: dict[str, Callable[..., Any]] = {
@@ -124,6 +176,10 @@ def chainrule_functions() -> dict[str, Callable[..., Any]]:
         "logsumexp": reduction(ops.logsumexp),
         "max": extreme(ops.amax, ops.maximum),
         "min": extreme(ops.amin, ops.minimum),
+        "transpose": lambda x: x if _is_number(x) else _tensor(x).T,
+        "outer": outer,
+        "diag": diag,
+        "eye": eye,
     }
 
 
@@ -166,6 +222,24 @@ def sympy_functions() -> dict[str, Callable[..., Any]]:
     def logsumexp(x: Any, dim: int | None = None) -> Any:
         return sympy.log(sum(sympy.exp(v) for v in entries(x)))
 
+    def transpose(x: Any) -> Any:
+        return x.T if isinstance(x, sympy.MatrixBase) else x
+
+    def outer(a: Any, b: Any) -> Any:
+        if not (_is_vector(a) and _is_vector(b)):
+            raise ValueError("expects two vectors")
+        return sympy.Matrix(len(a), 1, list(a)) * sympy.Matrix(1, len(b), list(b))
+
+    def diag(v: Any) -> Any:
+        if _is_vector(v):
+            return sympy.diag(*entries(v))
+        if isinstance(v, sympy.MatrixBase):
+            return sympy.Matrix([v[i, i] for i in range(min(v.shape))])
+        raise ValueError("expects a vector or a matrix")
+
+    def eye(n: Any) -> Any:
+        return sympy.eye(_size(n))
+
     table: dict[str, Callable[..., Any]] = {
         name: unary(scalar_function(p.expr.sympy))  # type: ignore[union-attr]
         for name, p in named_primitives().items()
@@ -179,4 +253,13 @@ def sympy_functions() -> dict[str, Callable[..., Any]]:
         "logsumexp": logsumexp,
         "max": extreme(sympy.Max),
         "min": extreme(sympy.Min),
+        "transpose": transpose,
+        "outer": outer,
+        "diag": diag,
+        "eye": eye,
     }
+
+
+def _is_vector(x: Any) -> bool:
+    """A SymPy column (how `to_sympy` and `derive` write a vector) or row."""
+    return bool(getattr(x, "is_Matrix", False)) and 1 in x.shape

@@ -15,6 +15,7 @@ from chainrule.expr.evaluate import (
     OPERATORS,
     Interpreter,
     as_float_tensor,
+    index_literals,
     int_literal,
     sympy_algebra,
     tensor_algebra,
@@ -169,13 +170,23 @@ class _Checker:
         if isinstance(node, ast.Call):
             self._call(node)
             return None
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            self.check(node.value)  # the transpose, the one attribute a formula may use
+            return None
+        if isinstance(node, ast.Subscript) and index_literals(node.slice) is not None:
+            self.check(node.value)
+            return None
         if isinstance(node, ast.Attribute):
             assert node.end_col_offset is not None  # ast.parse places every node
             offset = node.end_col_offset - len(node.attr.encode()) - 1  # the '.'
             raise fail(text, node, f"attribute access '.{node.attr}' is not allowed", offset)
         if isinstance(node, ast.Subscript):
             raise fail(
-                text, node, "subscripts ('[...]') are not allowed", node.value.end_col_offset
+                text,
+                node,
+                "subscripts ('[...]') are not allowed",
+                node.value.end_col_offset,
+                hint="only integer indices, like x[0] or W[1, 2]",
             )
         what = _FORBIDDEN.get(type(node), f"{type(node).__name__} is")
         raise fail(text, node, f"{what} not allowed")
