@@ -4,7 +4,7 @@ backward disagrees with its own forward (`per_node`, `gradcheck`)."""
 
 from chainrule.check.derivation_check import derivation
 from chainrule.check.node_check import NodeCheck, NodeReport, gradcheck, per_node
-from chainrule.check.report import Mismatch, PointResult, Report
+from chainrule.check.report import Mismatch, PointResult, Report, Summary
 
 __all__ = [
     "Mismatch",
@@ -12,6 +12,7 @@ __all__ = [
     "NodeReport",
     "PointResult",
     "Report",
+    "Summary",
     "derivation",
     "gradcheck",
     "per_node",

@@ -12,6 +12,7 @@ import numpy as np
 
 from chainrule.autograd.finite_differences import NOT_FINITE, Differences, central_differences
 from chainrule.autograd.grad import grad
+from chainrule.check.activations import Activation, activations
 from chainrule.check.hints import guess_mistake
 from chainrule.check.report import Mismatch, PointResult, Report
 from chainrule.modes import enable_grad, no_grad
@@ -121,6 +122,7 @@ def derivation(
     rtol: float = 1e-5,
     hard_cases: bool = True,
     drawn: Sequence[str] = (),
+    verbose: bool = False,
 ) -> Report:
     """Check a hand-derived gradient (or Jacobian) `my_grad` of `fn`.
 
@@ -138,6 +140,10 @@ def derivation(
     verdict is over the other points. Random points that fall on one are drawn again, and so is
     the given point's entry for each input named in `drawn` (values the caller drew at random,
     as `chainrule check` does for variables without a value).
+
+    `str(report)` starts with a line per variable (holds, or differs in k of n entries, with a
+    hint naming the likely mistake) and lists one differing entry per point; `report.details()`
+    (or `verbose=True`) lists them all.
 
     >>> import chainrule as cr
     >>> f = lambda a, x: cr.sigmoid(a * x)
@@ -191,7 +197,7 @@ def derivation(
             result.label = label
             results.append(result)
             out_shape = shape if shape is not None else out_shape
-    return Report(names, results, out_shape)
+    return Report(names, results, out_shape, verbose=verbose)
 
 
 def _wrt_names(point: _Inputs, wrt: Any) -> list[str]:
@@ -240,10 +246,11 @@ def _check_point(
     if not np.isfinite(out._data).all():
         result.skipped = _not_differentiable(values, names, None, NOT_FINITE)
         return result, None
+    f0 = np.asarray(out._data)
     autodiff = _autodiff(out, [leaves[n] for n in names])
     numerical = []
     for n in names:
-        differences = _numerical(fn, point, values, n, extra, np.asarray(out._data))
+        differences = _numerical(fn, point, values, n, names, extra, f0)
         if differences.problem is not None:
             entry, why = differences.problem
             result.skipped = _not_differentiable(values, names, (n, entry), why)
@@ -266,24 +273,41 @@ def _check_point(
         claimed = list(claimed)
     else:
         claimed = [claimed]
+    found: list[list[Activation]] = []
+
+    def sigmoids_and_relus() -> list[Activation]:
+        if not found:  # computed once, and only when a hint needs the pre-activations
+            found.append(activations(lambda: point.call(fn, values, names, extra, {})))
+        return found[0]
+
+    # the inputs a hint may name as a factor (beta, alpha, a batch of samples, the target)
+    others = {**{n: v for n, v in values.items() if n not in names}, **extra}
     for name, c, a, fd in zip(names, claimed, autodiff, numerical, strict=True):
         c = np.asarray(c._data if isinstance(c, Tensor) else c, dtype=np.float64)
         if c.shape != a.shape and c.shape == tuple(out.shape) == np.shape(values[name]):
             a, fd = _diagonal(a, c.shape), _diagonal(fd, c.shape)  # an elementwise derivative
+        result.entries += a.size
+        result.sizes[name] = a.size
+        result.fd_error = max(result.fd_error, float(np.max(np.abs(fd - a), initial=0)))
+        if c.shape != a.shape and c.ndim == 2 and c.shape[::-1] == a.shape:
+            _transposed_shape(result, name, c, a, fd)
+            continue
         c = _claimed_array(c, a.shape, name)
         with np.errstate(invalid="ignore", over="ignore"):
             bad = ~(np.abs(c - a) <= atol + rtol * np.abs(a))
             error = np.abs(c - a)
-        result.entries += a.size
         result.max_error = max(result.max_error, float(np.max(error, initial=0)))
-        result.fd_error = max(result.fd_error, float(np.max(np.abs(fd - a), initial=0)))
         for index in np.ndindex(bad.shape):
             if bad[index]:
                 result.mismatches.append(
                     Mismatch(name, index, float(c[index]), float(a[index]), float(fd[index]))
                 )
-        if bad.any() and result.hint is None:
-            result.hint = guess_mistake(c, a, bad, {**values, **extra})
+        if bad.any():
+            with np.errstate(all="ignore"):
+                hint = guess_mistake(c, a, bad, others, sigmoids_and_relus)
+            if hint is not None:
+                result.hints[name] = hint
+                result.hint = result.hint if result.hint is not None else hint
     result.ok = not result.mismatches
     return result, tuple(out.shape)
 
@@ -308,14 +332,21 @@ def _autodiff(out: Tensor, leaves: list[Tensor]) -> list[np.ndarray]:
 
 
 def _numerical(
-    fn: Callable, point: _Inputs, values: dict, name: str, extra: dict, f0: np.ndarray
+    fn: Callable,
+    point: _Inputs,
+    values: dict,
+    name: str,
+    names: list[str],
+    extra: dict,
+    f0: np.ndarray,
 ) -> Differences:
     """Central differences of fn in input `name`, shape out.shape + input.shape, and where fn
-    is not differentiable in it."""
+    is not differentiable in it. Every wrt input is passed as a float64 tensor, as for f0: a
+    sum of Python numbers would otherwise reach an op as a default-dtype (float32) tensor."""
 
     def moved(x: np.ndarray) -> np.ndarray:
         with no_grad():
-            return point.call(fn, {**values, name: x}, [name], extra)._data
+            return point.call(fn, {**values, name: x}, names, extra)._data
 
     return central_differences(moved, values[name], f0)
 
@@ -343,6 +374,25 @@ def _diagonal(j: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if np.count_nonzero(square - np.diag(np.diag(square))):
         return j
     return np.diag(square).reshape(shape)
+
+
+def _transposed_shape(
+    result: PointResult, name: str, c: np.ndarray, a: np.ndarray, fd: np.ndarray
+) -> None:
+    """A claim of the transposed shape: every entry is in the wrong place, so every entry
+    differs; the hint says whether it is the right answer transposed."""
+    result.max_error = max(result.max_error, float(np.max(np.abs(c.T - a), initial=0)))
+    for index in np.ndindex(a.shape):
+        result.mismatches.append(
+            Mismatch(name, index, float(c.T[index]), float(a[index]), float(fd[index]), True)
+        )
+    hint = f"yours has shape {c.shape}, the right one {a.shape}"
+    if np.allclose(c.T, a, rtol=1e-5, atol=1e-9):
+        hint += ": yours is the transpose of the right answer"
+    else:
+        hint += ": the transposed shape, and not the right answer transposed either"
+    result.hints[name] = hint
+    result.hint = result.hint if result.hint is not None else hint
 
 
 def _claimed_array(array: np.ndarray, shape: tuple, name: str) -> np.ndarray:
