@@ -11,15 +11,19 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule import modes
 from chainrule.autograd.grad import grad
 from chainrule.expr import Expression, ExpressionError, parse, parse_names
+from chainrule.symbolic.latex_names import latex_name, latex_symbol_names
 from chainrule.symbolic.namespace import exact_number, expand_sigmoid, sigmoid, sympy
 from chainrule.tensor import Tensor
+
+if TYPE_CHECKING:
+    from chainrule.symbolic.course_form import CourseForm
 
 __all__ = ["Derivation", "derive", "equivalent", "sigmoid", "symbols_for"]
 
@@ -77,9 +81,25 @@ class Derivation:
     name: str = "f"
     expression: str | None = None
     wrt: tuple[str, ...] = field(default=())
+    raw_partials: dict[str, Any] = field(default_factory=dict, repr=False)
+    in_terms_of: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Any:
         return self.partials[name]
+
+    def course(self, in_terms_of: Mapping[str, str] | None = None) -> CourseForm:
+        """The partials in the course's form: σ's argument named (u), the course's signs, and
+        named intermediates (`in_terms_of`, added to those given to `derive`) with vectors
+        written as one index formula (see `chainrule.symbolic.course_form`).
+
+        >>> d = derive("softmax(beta*x)", wrt="x", shapes={"x": 3})
+        >>> print(d.course(in_terms_of={"p": "softmax(beta*x)"}).text())
+        p = softmax(beta*x)
+        d f_j / d x_i = beta*p_i*(delta_ij - p_j)
+        """
+        from chainrule.symbolic.course_form import course_form
+
+        return course_form(self, {**self.in_terms_of, **(in_terms_of or {})})
 
     def _numerator(self) -> str:
         return "L" if self.kind == "vjp" else self.name
@@ -98,14 +118,16 @@ class Derivation:
 
     def latex(self) -> str:
         """One LaTeX equation per partial: `\\frac{\\partial f}{\\partial a_{1}} = ...`."""
-        top = sympy.latex(sympy.Symbol(self._numerator()))
+        top = latex_name(self._numerator())
         lines = []
         if self.kind == "vjp":
-            name = sympy.latex(sympy.Symbol(self.name))
-            lines.append(rf"\frac{{\partial L}}{{\partial {name}}} = {sympy.latex(self.upstream)}")
+            name = latex_name(self.name)
+            upstream = sympy.latex(self.upstream, symbol_names=latex_symbol_names(self.upstream))
+            lines.append(rf"\frac{{\partial L}}{{\partial {name}}} = {upstream}")
         for v in self.wrt:
-            var = sympy.latex(sympy.Symbol(v))
-            value = sympy.latex(self.partials[v])
+            var = latex_name(v)
+            names = latex_symbol_names(self.partials[v])
+            value = sympy.latex(self.partials[v], symbol_names=names)
             lines.append(rf"\frac{{\partial {top}}}{{\partial {var}}} = {value}")
         return "\n".join(lines)
 
@@ -135,6 +157,7 @@ def derive(
     grad_output: str | Any | None = None,
     expand: bool = False,
     name: str | None = None,
+    in_terms_of: Mapping[str, str] | None = None,
 ) -> Derivation:
     """Closed-form partial derivatives of `fn` with respect to the names in `wrt`.
 
@@ -145,11 +168,18 @@ def derive(
     `wrt` are substituted into the result. A non-scalar output gives the Jacobian, or with
     `grad_output` (a name for a symbolic upstream gradient, or its values) the vector-Jacobian
     product dL/dv. `expand=True` writes σ as 1 / (1 + e^-u) before simplifying. `name` is the
-    function's name in the printout (default f, or L when f is a variable).
+    function's name in the printout (default f, or L when f is a variable). `in_terms_of` names
+    intermediates for `Derivation.course()`, the course's form of the result (name -> expression,
+    e.g. {"p": "softmax(beta*x)"}); `partials` stay as backprop and SymPy give them.
 
     >>> d = derive("-y*o + log(1 + exp(o))", wrt="o")
     >>> d.partials["o"]
     -y + exp(o)/(exp(o) + 1)
+    >>> ex3 = derive("-sum(y*log_softmax(o))", wrt="o", shapes={"o": 3}, at={"y": [0, 1, 0]},
+    ...              in_terms_of={"p": "softmax(o)"})
+    >>> print(ex3.course().text())
+    p = softmax(o)
+    d f / d o_i = p_i - delta_ic  (c = 2)
     """
     expression, names, call = _callable(fn)
     if name is None:
@@ -194,6 +224,7 @@ def derive(
         return value
 
     partials = {v: finish(raw_partials[v]) for v in wrt_names}
+    unsimplified = {v: _unsimplified(raw_partials[v], after) for v in wrt_names}
     return Derivation(
         function=finish(out._data),
         partials=partials,
@@ -203,7 +234,16 @@ def derive(
         name=name,
         expression=expression,
         wrt=tuple(wrt_names),
+        raw_partials=unsimplified,
+        in_terms_of=dict(in_terms_of or {}),
     )
+
+
+def _unsimplified(value: Any, after: Mapping[Any, Any]) -> Any:
+    """A partial as backprop built it (exact numbers, `at` values in): the course form looks
+    for named intermediates there, before simplify merges e^a e^b into e^(a+b)."""
+    value = _exact(_to_sympy(value) if isinstance(value, np.ndarray) else sympy.sympify(value))
+    return value.subs(after) if after else value
 
 
 def _exact(value: Any) -> Any:
