@@ -164,7 +164,8 @@ def _wrong_index(
         else:
             word = words[axis]
             told = ", ".join(f"your {word} {i} is the right {word} {j}" for i, j in pairs[:3])
-            return f"{told}: a wrong index (a {word} off or swapped)?"
+            article = "an" if word[0] in "aeiou" else "a"
+            return f"{told}: a wrong index ({article} {word} off or swapped)?"
     return None
 
 
