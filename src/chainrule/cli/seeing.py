@@ -1,9 +1,9 @@
 """The `chainrule derive | graph | explain | check` subcommands: seeing and checking backprop.
 
-chainrule derive EXPR --wrt a1,a2 [--latex]         symbolic partial derivatives (needs SymPy)
-chainrule graph EXPR --at a1=0.5,x=1.5 [--wrt a1] [--out graph.svg]   draw the graph
-chainrule explain EXPR --at ... [--wrt ...] [--format table|markdown|latex]   the backward ledger
-chainrule check EXPR --grad 'FORMULA' --wrt a1 [--at ...]   check a hand derivation
+chainrule derive EXPR --wrt a1,a2 [--course] [--in-terms-of p=...] [--latex]   (cli.derive)
+chainrule graph EXPR --at a1=0.5,x=1.5 [--shape W=2x3] [--wrt a1] [--out graph.svg]
+chainrule explain EXPR --at ... [--shape ...] [--format table|markdown|latex]   the ledger
+chainrule check EXPR --grad 'FORMULA' --wrt a1 [--at ...] [--verbose]   check a derivation
     (exit 0: it holds, 1: it does not, 2: bad input)
 
 Expressions are parsed by `chainrule.expr` (a whitelist; nothing is evaluated as Python).
@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from chainrule.cli.derive import add_derive_parser, run_derive
 
 if TYPE_CHECKING:
     # a mixin's base for the type checker: the methods below override ArgumentParser's
@@ -92,36 +94,9 @@ DASH_NOTE = (
 )
 
 
-def _add_derive_parser(sub: Any) -> None:
-    derive = sub.add_parser(
-        "derive",
-        help="closed-form partial derivatives of an expression, by chainrule's own rules run on "
-        "SymPy symbols (needs the symbolic extra)",
-    )
-    derive.add_argument(
-        "expression",
-        help="e.g. 'a3*sigmoid(alpha*a1*x + (1-alpha)*a2*x)'; one that starts with '-' and has "
-        "no space goes after '--': chainrule derive -- '-x*y'",
-    )
-    derive.add_argument("--wrt", help="variables to differentiate by, e.g. a1,a2 (default: all)")
-    derive.add_argument("--at", help="fixed values, e.g. alpha=0.5,y=[0,1,0] (others stay symbols)")
-    derive.add_argument(
-        "--shape", help="vector and matrix variables, e.g. x=3,W=2x2 (default: scalars)"
-    )
-    derive.add_argument(
-        "--grad-output",
-        metavar="NAME",
-        help="for a non-scalar output: a symbolic upstream gradient dL/df named NAME, giving "
-        "dL/dv instead of the Jacobian",
-    )
-    derive.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
-    derive.add_argument("--expand", action="store_true", help="write sigmoid with exponentials")
-    derive.add_argument("--no-simplify", action="store_true", help="print backprop's raw formulas")
-
-
 def add_parsers(sub: Any) -> None:
     """Add the derive, graph, explain and check subparsers to `sub` (argparse subparsers)."""
-    _add_derive_parser(sub)
+    add_derive_parser(sub)
     graph = _add_parser(
         sub,
         "graph",
@@ -200,15 +175,37 @@ def add_parsers(sub: Any) -> None:
         default=0,
         help="random-number seed for the random points (default: 0)",
     )
+    check.add_argument(
+        "--verbose",
+        action="store_true",
+        help="list every differing entry of every failing point, with the hints (default: one "
+        "entry per failing point)",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "expr", metavar="EXPR", help=f"the expression, e.g. '{EXAMPLE}' (may start with '-')"
     )
-    parser.add_argument("--at", required=True, help=AT_HELP + " (required)")
+    parser.add_argument(
+        "--at",
+        default="",
+        help=AT_HELP + " (required for every variable without a --shape; default: none)",
+    )
     parser.add_argument(
         "--wrt", help="the variables that require grad, comma-separated (default: all)"
+    )
+    parser.add_argument(
+        "--shape",
+        default="",
+        help="vector and matrix variables drawn at random, e.g. W=3x4,x=4 (default: none; "
+        "a variable in --at takes its value from there)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random-number seed for the --shape values (default: 0)",
     )
 
 
@@ -271,11 +268,18 @@ def _build(args: argparse.Namespace) -> Any:
     from chainrule.viz import record
 
     expr = _parse(args.expr)
-    env = _leaves(expr, _assignments(args.at), _names(args.wrt, expr))
+    at = _assignments(args.at)
+    shapes = _shapes(args.shape, expr, at)
+    drawn = [n for n in expr.names if n in shapes and n not in at]
+    _draw(at, drawn, shapes, np.random.default_rng(args.seed))
+    env = _leaves(expr, at, _names(args.wrt, expr))
     with record():
         out = _evaluate(expr, env)
     if not out.requires_grad:
         raise ValueError("the expression does not depend on any --wrt variable")
+    if drawn:  # on stderr, as graph's standard output may be the DOT text
+        values = ", ".join(f"{n}={_shown(at[n])}" for n in drawn)
+        print(f"random values for {values}", file=sys.stderr)
     return out
 
 
@@ -287,29 +291,6 @@ def _evaluate(expr: Any, env: dict[str, Any], what: str = "") -> Any:
         return expr.evaluate(env)
     except ExpressionError as error:
         raise ValueError(f"{what}{error.summary}: {expr.text}") from None
-
-
-def run_derive(args: argparse.Namespace) -> int:
-    from chainrule.expr import parse, parse_assignments, parse_names
-
-    expression = parse(args.expression)
-    shapes = _shapes(args.shape)
-    try:
-        from chainrule.symbolic import derive
-    except ImportError as error:
-        print(f"chainrule derive: error: {error}", file=sys.stderr)
-        return 1
-    result = derive(
-        expression,
-        wrt=parse_names(args.wrt) if args.wrt else None,
-        at=parse_assignments(args.at) if args.at else None,
-        shapes=shapes,
-        grad_output=args.grad_output,
-        simplify=not args.no_simplify,
-        expand=args.expand,
-    )
-    print(result.latex() if args.latex else result.text())
-    return 0
 
 
 def run_graph(args: argparse.Namespace) -> int:
@@ -379,11 +360,8 @@ def run_check(args: argparse.Namespace) -> int:
         raise ValueError(f"--points must be at least 1, got {args.points}")
     at = _assignments(args.at)
     shapes = _shapes(args.shape, expr, at)
-    rng = np.random.default_rng(args.seed)
     drawn = [n for n in expr.names if n not in at]
-    for n in drawn:
-        value = np.round(rng.uniform(-2, 2, size=shapes.get(n, ())), 3)
-        at[n] = value if n in shapes else float(value)
+    _draw(at, drawn, shapes, np.random.default_rng(args.seed))
     # every value is a real number here: a list like [1, 2] would otherwise stay an integer
     # array, which derivation keeps fixed (it takes integer arrays for class indices)
     inputs = {n: _real(at[n]) for n in expr.names}
@@ -397,13 +375,30 @@ def run_check(args: argparse.Namespace) -> int:
         return values[0] if len(values) == 1 else tuple(values)
 
     report = derivation(
-        fn, my_grad, inputs, wrt=wrt, points=args.points, seed=args.seed, drawn=drawn
+        fn,
+        my_grad,
+        inputs,
+        wrt=wrt,
+        points=args.points,
+        seed=args.seed,
+        drawn=drawn,
+        verbose=args.verbose,
     )
     if drawn:  # derivation draws them again where the function is not differentiable
         used = report.points[0].values
         print("random values for " + ", ".join(f"{n}={_shown(used[n])}" for n in drawn))
-    print(report)
+    # the short report points Python users to report.details(); here that is --verbose
+    print(str(report).replace("(report.details() lists", "(--verbose lists"))
     return 0 if report.ok else 1
+
+
+def _draw(
+    at: dict[str, Any], names: list[str], shapes: dict[str, Any], rng: np.random.Generator
+) -> None:
+    """Random values in [-2, 2] (3 decimals) into `at` for `names`: arrays of their --shape."""
+    for n in names:
+        value = np.round(rng.uniform(-2, 2, size=shapes.get(n, ())), 3)
+        at[n] = value if n in shapes else float(value)
 
 
 def _shown(value: Any) -> str:
