@@ -9,6 +9,9 @@ Data flows down the page (rankdir TB), from the inputs to the result:
 * each edge into an op is labelled with the local derivative d(op's output)/d(that input) at the
   recorded point (a number for scalars, the elementwise derivative or the Jacobian for small
   tensors, the rule otherwise);
+* matrices of at most `max_grid` (rows, columns) are drawn as grids of numbers (Graphviz
+  HTML-like labels, one table per value, gradient or local derivative); larger tensors are
+  summarised with their shape;
 * a value used by several ops (fan-out: its gradient is the sum of what each use sends back) has
   orange edges and a `fan-out ×k: gradients summed` line.
 
@@ -18,6 +21,7 @@ Forward values of intermediate results exist only for graphs built inside `cr.vi
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import subprocess
@@ -28,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.tensor import Tensor
-from chainrule.viz.format import format_value, shape_text
+from chainrule.viz.format import DEFAULT_GRID, MaxGrid, format_value, grid, grid_lines, shape_text
 from chainrule.viz.recording import ELEMENTWISE, local_factors
 from chainrule.viz.rules import partial_for
 from chainrule.viz.walk import GraphWalk, Key, edge_key, node_key
@@ -41,6 +45,9 @@ STYLES: dict[str, dict[str, str]] = {
     "root": {"color": "#c0392b", "penwidth": "2.5", "fillcolor": "#f9d2cd"},
 }
 FANOUT_EDGE = {"color": "#e67e22", "penwidth": "1.8"}
+
+Line = tuple[str, list[list[str]] | None]
+"""One line of a label: its text, or a caption and the cells of the grid it introduces."""
 
 
 @dataclass
@@ -60,6 +67,7 @@ class GraphNode:
     fanout: int = 0
     attrs: dict[str, str] = field(default_factory=dict)
     left: bool = False  # left-justified label lines (module views)
+    html: str | None = None  # a Graphviz HTML-like label (grids), drawn instead of `label`
 
 
 @dataclass
@@ -75,6 +83,7 @@ class GraphEdge:
     fanout: bool = False
     attrs: dict[str, str] = field(default_factory=dict)
     kind: str = "forward"
+    html: str | None = None  # a Graphviz HTML-like label (a grid), drawn instead of `label`
 
 
 class Graph:
@@ -106,11 +115,15 @@ class Graph:
         ]
         for n in self.nodes:
             text = n.label + "\n" if n.left else n.label  # a last \l justifies the last line
-            label = _quote(text, "\\l" if n.left else "\\n")
+            label = f"<{n.html}>" if n.html else _quote(text, "\\l" if n.left else "\\n")
             lines.append(f"  {n.id} [label={label}" + _attrs(n.attrs, lead=", ") + "];")
         for e in self.edges:
-            attrs = {"label": e.label, **e.attrs} if e.label else dict(e.attrs)
-            lines.append(f"  {e.src} -> {e.dst}" + (f" [{_attrs(attrs)}]" if attrs else "") + ";")
+            if e.html:
+                attrs = f"label=<{e.html}>" + _attrs(e.attrs, lead=", ")
+                lines.append(f"  {e.src} -> {e.dst} [{attrs}];")
+                continue
+            attrs_ = {"label": e.label, **e.attrs} if e.label else dict(e.attrs)
+            lines.append(f"  {e.src} -> {e.dst}" + (f" [{_attrs(attrs_)}]" if attrs_ else "") + ";")
         lines.append("}")
         return "\n".join(lines) + "\n"
 
@@ -159,6 +172,36 @@ def _quote(text: str, newline: str = "\\n") -> str:
     return '"' + escaped + '"'
 
 
+def _text(lines: list[Line]) -> str:
+    """The plain label: grids written as aligned rows under their caption."""
+    out = []
+    for caption, cells in lines:
+        out.append(caption if cells is None else "\n".join([caption, *grid_lines(cells)]))
+    return "\n".join(out)
+
+
+def _html(lines: list[Line]) -> str | None:
+    """An HTML-like label with a table per grid; None when no line has a grid (plain label)."""
+    if all(cells is None for _, cells in lines):
+        return None
+    rows = []
+    for caption, cells in lines:
+        text = html.escape(caption)
+        if cells is None:
+            rows.append(f'<TR><TD COLSPAN="2">{text}</TD></TR>')
+        else:
+            rows.append(f'<TR><TD ALIGN="RIGHT">{text}</TD><TD>{_html_grid(cells)}</TD></TR>')
+    return '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1">' + "".join(rows) + "</TABLE>"
+
+
+def _html_grid(cells: list[list[str]]) -> str:
+    body = "".join(
+        "<TR>" + "".join(f'<TD ALIGN="RIGHT">{html.escape(c)}</TD>' for c in row) + "</TR>"
+        for row in cells
+    )
+    return f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="2">{body}</TABLE>'
+
+
 def _attrs(attrs: Mapping[str, str], lead: str = "") -> str:
     return "".join(
         f"{lead if i == 0 else ', '}{k}={_quote(str(v))}" for i, (k, v) in enumerate(attrs.items())
@@ -174,11 +217,14 @@ def draw(
     names: Mapping[str, Tensor] | Any = None,
     max_elements: int = 6,
     rankdir: str = "TB",
+    max_grid: MaxGrid = DEFAULT_GRID,
 ) -> Graph:
     """The computational graph of `tensor` (see the module docstring for what is drawn).
 
     `names` maps names to tensors (leaves or intermediate results); a Module gives its named
-    parameters. Leaves are otherwise named by `Tensor.name`.
+    parameters. Leaves are otherwise named by `Tensor.name`. Matrices of at most `max_grid`
+    (rows, columns) are drawn as grids of numbers, larger ones summarised with their shape;
+    `max_grid=None` writes every tensor of at most `max_elements` entries on one line instead.
 
     >>> import chainrule as cr
     >>> a = cr.tensor(2.0, requires_grad=True); a.name = "a"
@@ -201,33 +247,41 @@ def draw(
     ids: dict[Key, str] = {}
     nodes: list[GraphNode] = []
 
-    def line_items(key: Key, shape: tuple, dtype: Any) -> list[str]:
-        lines = [f"{shape_text(tuple(shape))} {np.dtype(dtype).name}" if dtype else ""]
+    def shown(caption: str, value: Any) -> Line:
+        cells = grid(value, max_grid)
+        if cells is not None:
+            return caption, cells
+        return f"{caption} {format_value(value, max_elements, max_grid=max_grid)}", None
+
+    def line_items(key: Key, shape: tuple, dtype: Any) -> list[Line]:
+        lines: list[Line] = []
+        if dtype:
+            lines.append((f"{shape_text(tuple(shape))} {np.dtype(dtype).name}", None))
         value = walk.constants[key].value if key[0] == "const" else walk.values.get(key)
         if show_values and value is not None:
-            lines.append(f"value {format_value(value, max_elements)}")
+            lines.append(shown("value", value))
         grad = walk.grad(key) if key[0] != "const" else None
         if show_grads and grad is not None:
-            lines.append(f"grad {format_value(grad, max_elements)}")
+            lines.append(shown("grad", grad))
         k = walk.fanout(key)
         if k > 1 and key[0] != "const":
-            lines.append(f"fan-out ×{k}: gradients summed")
-        return [x for x in lines if x]
+            lines.append((f"fan-out ×{k}: gradients summed", None))
+        return lines
 
     for key, t in walk.leaves.items():
         kind = "param" if walk.is_parameter(key) else "leaf"
         ids[key] = f"n{len(ids)}"
         name = walk.names[key]
         title = f"{name} (parameter)" if kind == "param" else name
-        label = "\n".join([title, *line_items(key, t.shape, t.dtype)])
-        nodes.append(_node(ids[key], kind, name, None, label, walk, key, t.shape, t.dtype))
+        lines = [(title, None), *line_items(key, t.shape, t.dtype)]
+        nodes.append(_node(ids[key], kind, name, None, lines, walk, key, t.shape, t.dtype))
     for key, const in walk.constants.items():
         ids[key] = f"n{len(ids)}"
         value = np.asarray(const.value)
         title = const.name or "constant"
-        label = "\n".join([title, *line_items(key, value.shape, value.dtype)])
+        lines = [(title, None), *line_items(key, value.shape, value.dtype)]
         nodes.append(
-            _node(ids[key], "const", const.name, None, label, walk, key, value.shape, value.dtype)
+            _node(ids[key], "const", const.name, None, lines, walk, key, value.shape, value.dtype)
         )
     for node in walk.nodes:
         key = node_key(node, 0)
@@ -235,19 +289,18 @@ def draw(
         for nr in range(1, node.n_outputs):
             ids[node_key(node, nr)] = ids[key]
         shape, dtype = walk.meta.get(key, ((), None))
-        lines = [f"{walk.names[key]} = {walk.call(node)}"]
+        lines = [(f"{walk.names[key]} = {walk.call(node)}", None)]
         for nr in range(node.n_outputs):
             k = node_key(node, nr)
             s, d = walk.meta.get(k, ((), None))
             if node.n_outputs > 1:
-                lines.append(f"output {nr}: {walk.names[k]}")
+                lines.append((f"output {nr}: {walk.names[k]}", None))
             lines.extend(line_items(k, s, d))
         if key == walk.root_key:
-            lines.append("result (loss)")
-        label = "\n".join(lines)
-        nodes.append(_node(ids[key], "op", walk.names[key], node.fn.__name__, label, walk, key,
+            lines.append(("result (loss)", None))
+        nodes.append(_node(ids[key], "op", walk.names[key], node.fn.__name__, lines, walk, key,
                            shape, dtype))  # fmt: skip
-    edges = _edges(walk, ids, show_local, max_elements)
+    edges = _edges(walk, ids, show_local, max_elements, max_grid)
     return Graph(nodes, edges, rankdir)
 
 
@@ -256,7 +309,7 @@ def _node(
     kind: str,
     name: str | None,
     op: str | None,
-    label: str,
+    lines: list[Line],
     walk: GraphWalk,
     key: Key,
     shape: Any,
@@ -275,7 +328,7 @@ def _node(
         kind=kind,
         name=name,
         op=op,
-        label=label,
+        label=_text(lines),
         shape=tuple(shape),
         dtype=np.dtype(dtype).name if dtype is not None else "",
         value=walk.constants[key].value if kind == "const" else walk.values.get(key),
@@ -283,10 +336,13 @@ def _node(
         is_root=is_root,
         fanout=fanout,
         attrs=attrs,
+        html=_html(lines),
     )
 
 
-def _edges(walk: GraphWalk, ids: dict[Key, str], show_local: bool, max_elements: int) -> list:
+def _edges(
+    walk: GraphWalk, ids: dict[Key, str], show_local: bool, max_elements: int, max_grid: MaxGrid
+) -> list:
     edges: list[GraphEdge] = []
     for node in walk.nodes:
         dst = ids[node_key(node, 0)]
@@ -302,18 +358,24 @@ def _edges(walk: GraphWalk, ids: dict[Key, str], show_local: bool, max_elements:
                     edges.append(GraphEdge(ids[const_key], dst, i, attrs={"style": "dashed"}))
                 continue
             key = edge_key(edge)
-            label = ""
+            label, html_label = "", None
             if show_local:
                 in_name = walk.label(key)
                 local = factors[i]
+                cells = grid(local, max_grid)
                 shown = local is not None and (
                     np.size(local) <= max_elements or node.fn.__name__ in ELEMENTWISE
                 )  # a large Jacobian says less than its rule
-                if shown:
-                    label = f"∂{out_name}/∂{in_name} = {format_value(local, max_elements)}"
+                caption = f"∂{out_name}/∂{in_name} ="
+                if cells is not None:
+                    label, html_label = _text([(caption, cells)]), _html([(caption, cells)])
+                elif shown:
+                    label = f"{caption} {format_value(local, max_elements, max_grid=max_grid)}"
                 else:
                     label = partial_for(node.fn, i)[0]
             fan = walk.fanout(key) > 1
             attrs = dict(FANOUT_EDGE) if fan else {}
-            edges.append(GraphEdge(ids[key], dst, i, label, factors[i], fan, attrs))
+            edges.append(
+                GraphEdge(ids[key], dst, i, label, factors[i], fan, attrs, html=html_label)
+            )
     return edges

@@ -29,6 +29,7 @@ from chainrule.autograd.grad import grad as autograd_grad
 from chainrule.function import Node
 from chainrule.tensor import Tensor
 from chainrule.viz import ledger_format
+from chainrule.viz.format import DEFAULT_GRID, MaxGrid
 from chainrule.viz.ledger_rows import LedgerRows, Row, Term, Total
 from chainrule.viz.recording import local_factors, vjp
 from chainrule.viz.rules import partial_for, rule_for
@@ -42,14 +43,14 @@ class Ledger(LedgerRows):
     show the Markdown.
     """
 
-    def table(self, max_elements: int = 6) -> str:
-        return ledger_format.table(self, max_elements)
+    def table(self, max_elements: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
+        return ledger_format.table(self, max_elements, max_grid)
 
-    def markdown(self, max_elements: int = 6) -> str:
-        return ledger_format.markdown(self, max_elements)
+    def markdown(self, max_elements: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
+        return ledger_format.markdown(self, max_elements, max_grid)
 
-    def latex(self, max_elements: int = 6) -> str:
-        return ledger_format.latex(self, max_elements)
+    def latex(self, max_elements: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
+        return ledger_format.latex(self, max_elements, max_grid)
 
     def __str__(self) -> str:
         return self.table()

@@ -1,4 +1,9 @@
-"""The backward ledger written out: a terminal table, Markdown, and LaTeX (align*)."""
+"""The backward ledger written out: a terminal table, Markdown, and LaTeX (align*).
+
+Matrices of at most `max_grid` (rows, columns) are written as grids: aligned rows in the table
+(a cell, or an equation, then spans several lines), rows separated by `<br>` in Markdown table
+cells and fenced blocks in its lists, `bmatrix` in LaTeX. `max_grid=None` writes them on one
+line, as before grids existed."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule.viz.format import format_value, number
+from chainrule.viz.format import DEFAULT_GRID, MaxGrid, format_value, grid, grid_lines, number
 from chainrule.viz.recording import ELEMENTWISE
 
 if TYPE_CHECKING:
@@ -42,48 +47,83 @@ def _is_scalar(x: Any) -> bool:
     return x is not None and np.size(x) == 1
 
 
-def _product(upstream: Any, term: Term, m: int, times: str = " × ") -> str:
+def value_text(value: Any, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
+    """A value as the table writes it: a matrix that fits `max_grid` as aligned rows (several
+    lines), anything else on one line."""
+    cells = grid(value, max_grid)
+    if cells is not None:
+        return "\n".join(grid_lines(cells))
+    return format_value(value, m, max_grid=max_grid)
+
+
+def beside(*pieces: str) -> str:
+    """Text blocks (some of several lines) side by side, each centred on the same middle line,
+    so that `dL/dW = [grid] + [grid]` reads as one equation."""
+    blocks = [piece.split("\n") for piece in pieces]
+    height = max(len(b) for b in blocks)
+    middle = (height - 1) // 2
+    columns = []
+    for block in blocks:
+        width = max(len(line) for line in block)
+        top = middle - (len(block) - 1) // 2
+        lines = [""] * top + block + [""] * (height - top - len(block))
+        columns.append([line.ljust(width) for line in lines])
+    return "\n".join("".join(parts).rstrip() for parts in zip(*columns, strict=True))
+
+
+def _product(upstream: Any, term: Term, m: int, g: MaxGrid, times: str = " × ") -> str:
     """dL/dinput, as `upstream × local = result` when all three are numbers (checkable)."""
     if term.gradient is None:
         return "-"
-    result = format_value(term.gradient, m)
+    result = value_text(term.gradient, m, g)
     if _is_scalar(upstream) and _is_scalar(term.local) and _is_scalar(term.gradient):
         return f"{number(np.ravel(upstream)[0])}{times}{number(np.ravel(term.local)[0])} = {result}"
     return result
 
 
-def _fanout_note(row: Row, m: int, d: str) -> str:
-    parts = " + ".join(f"{format_value(g, m)} (from #{step})" for step, g in row.upstream_parts)
-    return f"{d}{row.output} = {parts} = {format_value(row.upstream, m)}  (fan-out: summed)"
+def _sum(lhs: str, parts: list[tuple[str, Any]], total: Any, m: int, g: MaxGrid) -> str:
+    """`lhs = part (note) + part (note) = total  (fan-out: summed)`, grids side by side."""
+    pieces = [f"{lhs} = "]
+    for k, (note, value) in enumerate(parts):
+        pieces += [" + "] if k else []
+        pieces += [value_text(value, m, g), f" ({note})"]
+    pieces += [" = ", value_text(total, m, g), "  (fan-out: summed)"]
+    return beside(*pieces)
 
 
-def _total_line(total: Any, m: int, d: str) -> str:
+def _fanout_note(row: Row, m: int, d: str, g: MaxGrid) -> str:
+    parts = [(f"from #{step}", grad) for step, grad in row.upstream_parts]
+    return _sum(f"{d}{row.output}", parts, row.upstream, m, g)
+
+
+def _total_line(total: Any, m: int, d: str, g: MaxGrid) -> str:
     if total.total is None:
         return f"{d}{total.name}: no gradient reaches it"
     if len(total.parts) > 1:
-        parts = " + ".join(f"{format_value(g, m)} (#{step})" for step, g in total.parts)
-        return f"{d}{total.name} = {parts} = {format_value(total.total, m)}  (fan-out: summed)"
-    return f"{d}{total.name} = {format_value(total.total, m)}"
+        parts = [(f"#{step}", grad) for step, grad in total.parts]
+        return _sum(f"{d}{total.name}", parts, total.total, m, g)
+    return beside(f"{d}{total.name} = ", value_text(total.total, m, g))
 
 
-def _local_text(row: Row, term: Term, m: int) -> str:
+def _local_text(row: Row, term: Term, m: int, g: MaxGrid) -> str:
     """The local derivative: in full when small or elementwise, else the Jacobian's shape."""
     if term.local is None:
         return "(see rule)"
-    if np.size(term.local) <= m or row.op in ELEMENTWISE:
-        return format_value(term.local, m)
+    if np.size(term.local) <= m or row.op in ELEMENTWISE or grid(term.local, g) is not None:
+        return value_text(term.local, m, g)
     return f"Jacobian {np.shape(term.local)}"
 
 
-def _cells(ledger: LedgerRows, m: int) -> list[list[str]]:
-    """Rows of cells (the first row of each node carries the node's columns)."""
+def _cells(ledger: LedgerRows, m: int, g: MaxGrid) -> list[list[str]]:
+    """Rows of cells (the first row of each node carries the node's columns); a cell holding a
+    grid has one line per matrix row."""
     out = []
     for row in ledger.rows:
         head = [
             str(row.step),
             f"{row.output} = {row.call}",
-            format_value(row.value, m),
-            format_value(row.upstream, m),
+            value_text(row.value, m, g),
+            value_text(row.upstream, m, g),
         ]
         terms = row.terms or (None,)
         for k, term in enumerate(terms):
@@ -91,24 +131,32 @@ def _cells(ledger: LedgerRows, m: int) -> list[list[str]]:
             if term is None:
                 out.append([*left, "", "", "", ""])
             else:
-                local = _local_text(row, term, m)
-                out.append(
-                    [*left, term.input, term.formula, local, _product(row.upstream, term, m)]
-                )
+                local = _local_text(row, term, m, g)
+                product = _product(row.upstream, term, m, g)
+                out.append([*left, term.input, term.formula, local, product])
     return out
 
 
-def table(ledger: LedgerRows, m: int = 6) -> str:
-    cells = _cells(ledger, m)
+def table(ledger: LedgerRows, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
+    g = max_grid
+    cells = _cells(ledger, m, g)
     heads = headers(ledger.root)
     d = f"d{ledger.root}/d"
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
+    widths = [
+        max(len(h), *(len(x) for c in cells for x in c[i].split("\n"))) for i, h in enumerate(heads)
+    ]
 
     def line(values: list[str] | tuple[str, ...]) -> str:
-        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+        split = [v.split("\n") for v in values]
+        height = max(len(v) for v in split)
+        out = []
+        for k in range(height):
+            parts = (v[k] if k < len(v) else "" for v in split)
+            out.append("  ".join(p.ljust(w) for p, w in zip(parts, widths, strict=True)).rstrip())
+        return "\n".join(out)
 
     lines = [
-        f"Backward ledger for {ledger.root} = {format_value(ledger.value, m)} "
+        f"Backward ledger for {ledger.root} = {format_value(ledger.value, m, max_grid=g)} "
         f"({_nodes(len(ledger.rows))}, in the order backprop visits them)",
         "",
         line(heads),
@@ -117,12 +165,12 @@ def table(ledger: LedgerRows, m: int = 6) -> str:
     i = 0
     for row in ledger.rows:
         if row.upstream_parts:
-            lines.append("    " + _fanout_note(row, m, d))
+            lines.append(_indent(_fanout_note(row, m, d, g), "    "))
         for _ in row.terms or (None,):
             lines.append(line(cells[i]))
             i += 1
     lines += ["", f"Gradients of {ledger.root}:"]
-    lines += ["  " + _total_line(t, m, d) for t in ledger.totals]
+    lines += [_indent(_total_line(t, m, d, g), "  ") for t in ledger.totals]
     lines += ["", "Rules used:"]
     lines += [f"  {op}: {forward}  ({words})" for op, words, forward in ledger.rules()]
     if not ledger.recorded:
@@ -130,21 +178,33 @@ def table(ledger: LedgerRows, m: int = 6) -> str:
     return "\n".join(lines)
 
 
+def _indent(text: str, lead: str) -> str:
+    return "\n".join(lead + line if line else line for line in text.split("\n"))
+
+
 def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+    return text.replace("|", "\\|").replace("\n", "<br>")
 
 
-def markdown(ledger: LedgerRows, m: int = 6) -> str:
+def _md_item(text: str) -> str:
+    """A list item: one line as it is, a grid equation as a fenced block (keeps the alignment)."""
+    if "\n" not in text:
+        return f"- {_md(text)}"
+    return "-\n\n" + _indent("```text\n" + text + "\n```", "  ")
+
+
+def markdown(ledger: LedgerRows, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
+    g = max_grid
     heads = headers(ledger.root)
     d = f"d{ledger.root}/d"
     lines = [
-        f"**Backward ledger for {ledger.root} = {format_value(ledger.value, m)}** "
+        f"**Backward ledger for {ledger.root} = {format_value(ledger.value, m, max_grid=g)}** "
         f"({_nodes(len(ledger.rows))}, in the order backprop visits them)",
         "",
         "| " + " | ".join(heads) + " |",
         "|" + "---|" * len(heads),
     ]
-    cells = _cells(ledger, m)
+    cells = _cells(ledger, m, g)
     i = 0
     for row in ledger.rows:
         for _ in row.terms or (None,):
@@ -152,12 +212,12 @@ def markdown(ledger: LedgerRows, m: int = 6) -> str:
             c = [c[0], f"`{c[1]}`" if c[1] else "", *c[2:5], f"`{c[5]}`" if c[5] else "", *c[6:]]
             lines.append("| " + " | ".join(_md(x) for x in c) + " |")
             i += 1
-    notes = [_fanout_note(r, m, d) for r in ledger.rows if r.upstream_parts]
+    notes = [_fanout_note(r, m, d, g) for r in ledger.rows if r.upstream_parts]
     if notes:
         lines += ["", "**Fan-out** (a value used several times gets the sum):", ""]
-        lines += [f"- {_md(n)}" for n in notes]
+        lines += [_md_item(n) for n in notes]
     lines += ["", f"**Gradients of {ledger.root}:**", ""]
-    lines += [f"- {_md(_total_line(t, m, d))}" for t in ledger.totals]
+    lines += [_md_item(_total_line(t, m, d, g)) for t in ledger.totals]
     lines += ["", "**Rules used:**", ""]
     lines += [f"- `{op}`: `{_md(fwd)}` ({_md(words)})" for op, words, fwd in ledger.rules()]
     if not ledger.recorded:
@@ -198,17 +258,23 @@ def latex_name(name: str) -> str:
     return r"\mathrm{" + re.sub(r"([_{}$&#%])", r"\\\1", name) + "}"
 
 
-def latex_value(value: Any, m: int = 6) -> str:
+def latex_value(value: Any, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
+    """A value in LaTeX: a number, a `bmatrix` (a matrix that fits `max_grid`, or a small
+    vector as one row), else a text summary with the shape."""
     if value is None:
         return r"\text{--}"
     array = np.asarray(value)
     if array.size == 1:
         return _latex_number(array.reshape(-1)[0])
-    if array.size <= m and array.ndim <= 2:
+    cells = grid(array, max_grid)
+    if cells is not None:
+        body = r" \\ ".join(" & ".join(_latex_number(v) for v in r) for r in array)
+        return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+    if array.size <= m and array.ndim <= 2 and not (array.ndim == 2 and max_grid is not None):
         rows = array.reshape(1, -1) if array.ndim == 1 else array
         body = r" \\ ".join(" & ".join(_latex_number(v) for v in r) for r in rows)
         return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
-    return r"\text{" + format_value(array, m).replace("_", r"\_") + "}"
+    return r"\text{" + format_value(array, m, max_grid=max_grid).replace("_", r"\_") + "}"
 
 
 def _latex_number(x: Any) -> str:
@@ -223,19 +289,21 @@ def _d(root: str, name: str) -> str:
     return rf"\frac{{\partial {latex_name(root)}}}{{\partial {latex_name(name)}}}"
 
 
-def latex(ledger: LedgerRows, m: int = 6) -> str:
+def latex(ledger: LedgerRows, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
     """An align* block: one line per (node, input) with the chain rule and its numbers."""
     L = ledger.root
     lines = [r"\begin{align*}"]
     body = []
     uses = Counter(t.key for r in ledger.rows for t in r.terms)  # >1: the value fans out
     for row in ledger.rows:
-        up = latex_value(row.upstream, m)
+        up = latex_value(row.upstream, m, max_grid)
         if row.upstream_parts:  # a value used several times: its gradient is the sum
-            parts = " + ".join(latex_value(g, m) for _, g in row.upstream_parts)
+            parts = " + ".join(latex_value(g, m, max_grid) for _, g in row.upstream_parts)
             body.append(rf"{_d(L, row.output)} &= {parts} = {up} && \text{{fan-out: summed}}")
         for term in row.terms:
-            local = latex_value(term.local, m) if term.local is not None else r"\text{(rule)}"
+            local = (
+                latex_value(term.local, m, max_grid) if term.local is not None else r"\text{(rule)}"
+            )
             lhs = _d(L, term.input)
             if uses[term.key] > 1:
                 lhs += rf"\Big|_{{\#{row.step}}}"
@@ -243,13 +311,13 @@ def latex(ledger: LedgerRows, m: int = 6) -> str:
                 rf"{_d(L, row.output)}\,"
                 rf"\frac{{\partial {latex_name(row.output)}}}{{\partial {latex_name(term.input)}}}"
             )
-            numbers = rf"{up} \cdot {local} = {latex_value(term.gradient, m)}"
+            numbers = rf"{up} \cdot {local} = {latex_value(term.gradient, m, max_grid)}"
             body.append(rf"{lhs} &= {chain} = {numbers} && \text{{{row.op}: }} {term.latex}")
     for total in ledger.totals:
         if total.total is not None and len(total.parts) > 1:
-            parts = " + ".join(latex_value(g, m) for _, g in total.parts)
+            parts = " + ".join(latex_value(g, m, max_grid) for _, g in total.parts)
             body.append(
-                rf"{_d(L, total.name)} &= {parts} = {latex_value(total.total, m)}"
+                rf"{_d(L, total.name)} &= {parts} = {latex_value(total.total, m, max_grid)}"
                 r" && \text{fan-out: summed}"
             )
     lines.append(" \\\\\n".join(body))
