@@ -15,6 +15,11 @@ Data flows down the page (rankdir TB), from the inputs to the result:
 * a value used by several ops (fan-out: its gradient is the sum of what each use sends back) has
   orange edges and a `fan-out ×k: gradients summed` line.
 
+The teaching view (`teaching=True`, the default for graphs of at most 40 boxes) draws the graph
+as the course writes it: reshapes and expands that keep the values in their order, and sums of
+one element, are hidden (their neighbours joined directly); every gradient is the one delivered
+by the latest backward, not a leaf's accumulated `.grad`. `show_dtype=False` drops the dtype.
+
 Forward values of intermediate results exist only for graphs built inside `cr.viz.record()` (or
 `cr.viz.trace`); leaves, constants and the result always show theirs.
 """
@@ -25,7 +30,7 @@ import html
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +41,9 @@ from chainrule.viz.format import DEFAULT_GRID, MaxGrid, format_value, grid, grid
 from chainrule.viz.recording import ELEMENTWISE, local_factors
 from chainrule.viz.rules import partial_for
 from chainrule.viz.walk import GraphWalk, Key, edge_key, node_key
+
+TEACHING_MAX_NODES = 40
+"""Graphs with at most this many boxes are drawn in the teaching view unless told otherwise."""
 
 STYLES: dict[str, dict[str, str]] = {
     "op": {"shape": "box", "style": "rounded,filled", "fillcolor": "#dbe9f6"},
@@ -218,6 +226,8 @@ def draw(
     max_elements: int = 6,
     rankdir: str = "TB",
     max_grid: MaxGrid = DEFAULT_GRID,
+    teaching: bool | None = None,
+    show_dtype: bool = True,
 ) -> Graph:
     """The computational graph of `tensor` (see the module docstring for what is drawn).
 
@@ -225,6 +235,8 @@ def draw(
     parameters. Leaves are otherwise named by `Tensor.name`. Matrices of at most `max_grid`
     (rows, columns) are drawn as grids of numbers, larger ones summarised with their shape;
     `max_grid=None` writes every tensor of at most `max_elements` entries on one line instead.
+    `teaching` (default: on for at most TEACHING_MAX_NODES boxes) hides order-keeping reshapes and
+    one-element sums and shows this backward's gradients; `show_dtype=False` hides dtypes.
 
     >>> import chainrule as cr
     >>> a = cr.tensor(2.0, requires_grad=True); a.name = "a"
@@ -244,6 +256,33 @@ def draw(
         else:
             raise TypeError(f"draw: names must be a mapping or a Module, got {type(names)}")
     walk = GraphWalk(tensor, names)
+    if teaching is None:
+        boxes = len(walk.nodes) + len(walk.leaves) + len(walk.constants)
+        teaching = boxes <= TEACHING_MAX_NODES
+    hidden = walk.passthrough() if teaching else {}
+    for key, source in hidden.items():  # the hidden value is the one it hands on
+        walk.names[key] = walk.names[source]
+    grads: dict[Key, Any] = {}
+
+    def grad_of(key: Key) -> Any:
+        """The gradient shown for a value (computed once: a leaf's may run its consumers' rules)."""
+        if key not in grads:
+            grads[key] = walk.delivered_grad(key) if teaching else walk.grad(key)
+        return grads[key]
+
+    def fanout(key: Key) -> int:
+        """Uses of a value, counting those of the hidden values it passes on to."""
+        if not hidden:
+            return walk.fanout(key)
+        passed_on = [key, *(k for k, source in hidden.items() if source == key)]
+        uses = [
+            use
+            for k in passed_on
+            for use in walk.consumers.get(k, ())
+            if node_key(use[0], 0) not in hidden
+        ]
+        return len(uses)
+
     ids: dict[Key, str] = {}
     nodes: list[GraphNode] = []
 
@@ -255,15 +294,15 @@ def draw(
 
     def line_items(key: Key, shape: tuple, dtype: Any) -> list[Line]:
         lines: list[Line] = []
-        if dtype:
+        if dtype and show_dtype:
             lines.append((f"{shape_text(tuple(shape))} {np.dtype(dtype).name}", None))
         value = walk.constants[key].value if key[0] == "const" else walk.values.get(key)
         if show_values and value is not None:
             lines.append(shown("value", value))
-        grad = walk.grad(key) if key[0] != "const" else None
+        grad = grad_of(key) if key[0] != "const" else None
         if show_grads and grad is not None:
             lines.append(shown("grad", grad))
-        k = walk.fanout(key)
+        k = fanout(key)
         if k > 1 and key[0] != "const":
             lines.append((f"fan-out ×{k}: gradients summed", None))
         return lines
@@ -274,17 +313,22 @@ def draw(
         name = walk.names[key]
         title = f"{name} (parameter)" if kind == "param" else name
         lines = [(title, None), *line_items(key, t.shape, t.dtype)]
-        nodes.append(_node(ids[key], kind, name, None, lines, walk, key, t.shape, t.dtype))
+        nodes.append(
+            _node(ids[key], kind, name, None, lines, walk, key, t.shape, t.dtype, grad_of, fanout)
+        )
     for key, const in walk.constants.items():
         ids[key] = f"n{len(ids)}"
         value = np.asarray(const.value)
         title = const.name or "constant"
         lines = [(title, None), *line_items(key, value.shape, value.dtype)]
         nodes.append(
-            _node(ids[key], "const", const.name, None, lines, walk, key, value.shape, value.dtype)
-        )
+            _node(ids[key], "const", const.name, None, lines, walk, key, value.shape, value.dtype,
+                  grad_of, fanout)
+        )  # fmt: skip
     for node in walk.nodes:
         key = node_key(node, 0)
+        if key in hidden:
+            continue
         ids[key] = f"n{len(ids)}"
         for nr in range(1, node.n_outputs):
             ids[node_key(node, nr)] = ids[key]
@@ -299,8 +343,10 @@ def draw(
         if key == walk.root_key:
             lines.append(("result (loss)", None))
         nodes.append(_node(ids[key], "op", walk.names[key], node.fn.__name__, lines, walk, key,
-                           shape, dtype))  # fmt: skip
-    edges = _edges(walk, ids, show_local, max_elements, max_grid)
+                           shape, dtype, grad_of, fanout))  # fmt: skip
+    for key, source in hidden.items():  # arrows from a hidden value start at what it hands on
+        ids[key] = ids[source]
+    edges = _edges(walk, ids, show_local, max_elements, max_grid, hidden, fanout)
     return Graph(nodes, edges, rankdir)
 
 
@@ -314,12 +360,14 @@ def _node(
     key: Key,
     shape: Any,
     dtype: Any,
+    grad_of: Callable[[Key], Any],
+    fanout_of: Callable[[Key], int],
 ) -> GraphNode:
     attrs = dict(STYLES[kind])
     is_root = key == walk.root_key
     if is_root:
         attrs.update(STYLES["root"])
-    fanout = walk.fanout(key) if kind != "const" else 0
+    fanout = fanout_of(key) if kind != "const" else 0
     if fanout > 1:
         attrs["color"] = FANOUT_EDGE["color"]
         attrs["penwidth"] = attrs.get("penwidth", "1.8")
@@ -332,7 +380,7 @@ def _node(
         shape=tuple(shape),
         dtype=np.dtype(dtype).name if dtype is not None else "",
         value=walk.constants[key].value if kind == "const" else walk.values.get(key),
-        grad=walk.grad(key) if kind != "const" else None,
+        grad=grad_of(key) if kind != "const" else None,
         is_root=is_root,
         fanout=fanout,
         attrs=attrs,
@@ -341,10 +389,18 @@ def _node(
 
 
 def _edges(
-    walk: GraphWalk, ids: dict[Key, str], show_local: bool, max_elements: int, max_grid: MaxGrid
+    walk: GraphWalk,
+    ids: dict[Key, str],
+    show_local: bool,
+    max_elements: int,
+    max_grid: MaxGrid,
+    hidden: Mapping[Key, Key],
+    fanout_of: Callable[[Key], int],
 ) -> list:
     edges: list[GraphEdge] = []
     for node in walk.nodes:
+        if node_key(node, 0) in hidden:
+            continue
         dst = ids[node_key(node, 0)]
         out_name = walk.names[node_key(node, 0)]
         factors: list[Any] = [None] * len(node.next_edges)
@@ -373,7 +429,7 @@ def _edges(
                     label = f"{caption} {format_value(local, max_elements, max_grid=max_grid)}"
                 else:
                     label = partial_for(node.fn, i)[0]
-            fan = walk.fanout(key) > 1
+            fan = fanout_of(hidden.get(key, key)) > 1
             attrs = dict(FANOUT_EDGE) if fan else {}
             edges.append(
                 GraphEdge(ids[key], dst, i, label, factors[i], fan, attrs, html=html_label)

@@ -18,10 +18,15 @@ from chainrule.function import Node
 from chainrule.primitives.binary import Binary
 from chainrule.tensor import Tensor
 from chainrule.viz.format import format_value
-from chainrule.viz.recording import recorded
+from chainrule.viz.recording import recorded, vjp
 from chainrule.viz.rules import attributes
 
 Key = tuple
+
+PASSTHROUGH = frozenset({"Reshape", "Expand", "Sum"})
+"""Ops that, when input and output have as many entries, hand on the same values in the same
+order (a reshape, an expand that adds size-1 dims, a sum over size-1 dims or of one element):
+the teaching view of a drawing hides them."""
 
 
 def node_key(node: Node, nr: int) -> Key:
@@ -222,3 +227,52 @@ class GraphWalk:
             rec = recorded(self.by_id[key[1]])
             return None if rec is None else rec.grads[key[2]]
         return None
+
+    def delivered_grad(self, key: Key) -> np.ndarray | None:
+        """dL/dvalue delivered by the latest backward (not the accumulated `.grad`).
+
+        A node output's gradient is what record() caught; a leaf's is the sum of what each
+        consumer's rule sends it for the gradient that consumer caught (the leaf has no pre-hook
+        of its own). Falls back to `.grad` where a consumer was not recorded.
+        """
+        if key[0] != "leaf":
+            return self.grad(key)
+        total: np.ndarray | None = None
+        for node, i in self.consumers.get(key, ()):
+            rec = recorded(node)
+            if rec is None:
+                return self.grad(key)
+            if all(g is None for g in rec.grads):
+                continue  # this backward did not pass through that use
+            try:
+                sent = vjp(node, list(rec.grads))
+            except (RuntimeError, ValueError, TypeError):
+                return self.grad(key)
+            if sent is None:
+                return self.grad(key)
+            if sent[i] is not None:
+                total = sent[i] if total is None else total + sent[i]
+        return total
+
+    def passthrough(self) -> dict[Key, Key]:
+        """The outputs of the nodes a teaching view hides (see PASSTHROUGH), each mapped to the
+        value it hands on (through chains of such nodes). The result itself is never hidden."""
+        alias: dict[Key, Key] = {}
+        for node in self.nodes:
+            key = node_key(node, 0)
+            if key == self.root_key or node.fn.__name__ not in PASSTHROUGH:
+                continue
+            if node.n_outputs != 1 or not node.next_edges or node.next_edges[0] is None:
+                continue
+            if any(e is not None for e in node.next_edges[1:]) or key not in self.meta:
+                continue
+            in_meta = node.input_meta[0]
+            if in_meta is None or _size(in_meta[0]) != _size(self.meta[key][0]):
+                continue
+            source = edge_key(node.next_edges[0])
+            alias[key] = alias.get(source, source)
+        return alias
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape, dtype=np.int64))
