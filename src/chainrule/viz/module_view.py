@@ -4,13 +4,17 @@ their shapes), its forward function, and its backward function's inputs and outp
 Solid arrows carry activations forward (labelled with their shapes); dashed red arrows carry the
 gradient dL/d(activation) back. Shapes use N for the batch unless `input_shape` is given, in
 which case they are the real ones (found by running each layer once on zeros).
+
+Two layouts: "pytorch" writes a batch of rows (y = x W^T + b, gradients dL/dx); "course" writes
+one sample as column vectors, as seed 000 Ex3 does (y = W_1 z + b_1, gradients grad_z, and the
+cross-entropy node as L = -Σ_j y_j ln softmax(o)_j with grad_o = softmax(o) - 1_c).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from chainrule import creation
 from chainrule.modes import no_grad
@@ -20,6 +24,8 @@ from chainrule.primitives.rules import Rule
 from chainrule.viz.graph import STYLES, Graph, GraphEdge, GraphNode
 
 Shape = str  # shapes are written as text: "(N, 8)" or "(32, 8)"
+Layout = Literal["pytorch", "course"]
+Superscript = Literal["W_1", "W^{(1)}", "none"]  # how the k-th Linear's parameters are named
 BACK_EDGE = {"style": "dashed", "color": "#c0392b", "fontcolor": "#c0392b", "constraint": "false"}
 
 
@@ -141,6 +147,45 @@ LAYERS: dict[str, Describe] = {
 }
 
 
+def _indexed(name: str, k: int, superscript: Superscript) -> tuple[str, str]:
+    """The k-th layer's parameter `name` and its transpose, in the chosen superscript style."""
+    if superscript == "W^{(1)}":
+        return f"{name}^{{({k})}}", f"{name}^{{({k})T}}"
+    plain = f"{name}_{k}" if superscript == "W_1" else name
+    return plain, f"{plain}^T"
+
+
+def _linear_course(
+    m: Any, x: Shape, k: int, superscript: Superscript
+) -> tuple[list[str], str, list[str]]:
+    """A Linear on one sample as a column vector z (seed 000 Ex3: o = W_2 z + b_2)."""
+    w, w_t = _indexed("W", k, superscript)
+    b, _ = _indexed("b", k, superscript)
+    weight = _shape((m.out_features, m.in_features))
+    attrs = [f"{w}: {weight}"]
+    outs = [f"grad_z = {w_t} grad_y  {x}", f"grad_{w} = grad_y z^T  {weight}"]
+    forward = f"y = {w} z"
+    if m.bias is not None:
+        attrs.append(f"{b}: {_shape((m.out_features,))}")
+        outs.append(f"grad_{b} = grad_y  {_shape((m.out_features,))}")
+        forward += f" + {b}"
+    return attrs, forward, outs
+
+
+def _cross_entropy_course(m: Any, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
+    """Seed 000 Ex3: L = -Σ_j y_j ln softmax(o)_j for a one-hot y (class c); Q1's gradient."""
+    return (
+        ["target: class c (y = 1_c, one-hot)"],
+        "L = -Σ_j y_j ln softmax(o)_j = -ln softmax(o)_c",
+        [f"grad_o = softmax(o) - 1_c  {x}"],
+    )
+
+
+def _course_text(text: str) -> str:
+    """The course writes the gradient of L with respect to v as grad_v, not dL/dv."""
+    return re.sub(r"dL/d(\w+)", r"grad_\1", text)
+
+
 def _generic(m: Module, x: Shape, y: Shape) -> tuple[list[str], str, list[str]]:
     attrs = [f"{n}: {_shape(p.shape)}" for n, p in m.named_parameters(recurse=False)]
     outs = [f"dL/dx  {x}"] + [
@@ -160,11 +205,12 @@ def _layers(module: Module, prefix: str = "") -> list[tuple[str, Module]]:
     return out
 
 
-def _symbolic(m: Module, x: Shape) -> Shape:
+def _symbolic(m: Module, x: Shape, layout: Layout) -> Shape:
+    batch: tuple[str, ...] = ("N",) if layout == "pytorch" else ()
     if type(m).__name__ == "Linear":
-        return _shape(("N", m.out_features))
+        return _shape((*batch, m.out_features))
     if type(m).__name__ == "Flatten":
-        return "(N, ·)"
+        return _shape((*batch, "·"))
     return x
 
 
@@ -173,8 +219,15 @@ def draw_module(
     input_shape: Sequence[int] | None = None,
     loss: Module | None = None,
     rankdir: str = "TB",
+    layout: Layout = "pytorch",
+    superscript: Superscript = "W_1",
 ) -> Graph:
     """The network as layers; `loss` (a loss module) adds the loss node at the end.
+
+    `layout="pytorch"` writes a batch of rows (y = x W^T + b, dL/dx); `layout="course"` writes one
+    sample as column vectors as seed 000 Ex3 does (y = W_1 z + b_1, grad_z = W_1^T grad_y), with
+    `superscript` naming the k-th Linear's parameters W_1, W^{(1)} or plain W. In the course
+    layout `input_shape` is one sample's shape, e.g. (4,).
 
     >>> import chainrule as cr
     >>> g = cr.viz.draw_module(cr.nn.MLP([4, 8, 3]), loss=cr.nn.CrossEntropyLoss())
@@ -182,7 +235,20 @@ def draw_module(
     ['input', 'Linear', 'ReLU', 'Linear', 'CrossEntropyLoss']
     >>> g.node("0").label.splitlines()[2]
     'forward: y = x W^T + b'
+    >>> g = cr.viz.draw_module(cr.nn.MLP([4, 8, 3]), loss=cr.nn.CrossEntropyLoss(), layout="course")
+    >>> g.node("2").label.splitlines()[2]
+    'forward: y = W_2 z + b_2'
+    >>> g.node("loss").label.splitlines()[4]
+    'backward out: grad_o = softmax(o) - 1_c  (3,)'
     """
+    if layout not in ("pytorch", "course"):
+        raise ValueError(f"draw_module: layout must be 'pytorch' or 'course', got {layout!r}")
+    if superscript not in ("W_1", "W^{(1)}", "none"):
+        raise ValueError(
+            f"draw_module: superscript must be 'W_1', 'W^{{(1)}}' or 'none', got {superscript!r}"
+        )
+    course = layout == "course"
+    text: Callable[[str], str] = _course_text if course else str
     layers = _layers(module)
     first = layers[0][1]
     if input_shape is not None:
@@ -190,20 +256,25 @@ def draw_module(
         value = creation.zeros(*input_shape)
     else:
         in_features = getattr(first, "in_features", "in")
-        x, value = _shape(("N", in_features)), None
+        x, value = _shape((in_features,) if course else ("N", in_features)), None
     nodes = [GraphNode("n0", "const", "x", "input", f"input x\n{x}", attrs=dict(STYLES["const"]))]
     edges: list[GraphEdge] = []
     h = "x"  # the name of the activation flowing out of the previous node
+    linears = 0  # Linear layers seen so far: the course numbers them W_1, W_2, ...
     for k, (name, layer) in enumerate(layers, start=1):
         if value is not None:
             with no_grad():
                 value = layer(value)
             y = _shape(tuple(value.shape))
         else:
-            y = _symbolic(layer, x)
-        describe = LAYERS.get(type(layer).__name__, _generic)
-        attrs, forward, outs = describe(layer, x, y)
+            y = _symbolic(layer, x, layout)
+        if course and type(layer).__name__ == "Linear":
+            linears += 1
+            attrs, forward, outs = _linear_course(layer, x, linears, superscript)
+        else:
+            attrs, forward, outs = LAYERS.get(type(layer).__name__, _generic)(layer, x, y)
         label = _label(f"{name}: {type(layer).__name__}", attrs, forward, f"dL/dy {y}", outs)
+        label = text(label)
         nodes.append(
             GraphNode(
                 f"n{k}",
@@ -219,15 +290,22 @@ def draw_module(
         if k > 1:
             edges.append(
                 GraphEdge(
-                    f"n{k}", f"n{k - 1}", 0, f"dL/d{h} {x}", attrs=dict(BACK_EDGE), kind="backward"
+                    f"n{k}",
+                    f"n{k - 1}",
+                    0,
+                    text(f"dL/d{h} {x}"),
+                    attrs=dict(BACK_EDGE),
+                    kind="backward",
                 )
             )
         x, h = y, ("o" if loss is not None and k == len(layers) else f"h{k}")
     if loss is not None:
         k = len(nodes)
         describe = LAYERS.get(type(loss).__name__, _generic)
+        if course and type(loss).__name__ == "CrossEntropyLoss":
+            describe = _cross_entropy_course
         attrs, forward, outs = describe(loss, x, "()")
-        label = _label(f"loss: {type(loss).__name__}", attrs, forward, "dL/dL = 1", outs)
+        label = text(_label(f"loss: {type(loss).__name__}", attrs, forward, "dL/dL = 1", outs))
         style = {**STYLES["op"], **STYLES["root"]}
         nodes.append(
             GraphNode(
@@ -244,7 +322,12 @@ def draw_module(
         edges.append(GraphEdge(f"n{k - 1}", f"n{k}", 0, f"{h} {x}"))
         edges.append(
             GraphEdge(
-                f"n{k}", f"n{k - 1}", 0, f"dL/d{h} {x}", attrs=dict(BACK_EDGE), kind="backward"
+                f"n{k}",
+                f"n{k - 1}",
+                0,
+                text(f"dL/d{h} {x}"),
+                attrs=dict(BACK_EDGE),
+                kind="backward",
             )
         )
     else:
