@@ -254,9 +254,20 @@ class Relu(Primitive):
         xp = namespace(y)
         if is_symbolic(xp):  # y > 0 is a relation, not a 0/1 value, for a symbol: use a step
             return g * xp.step(y)
-        # Select, do not multiply by a 0/1 mask: inf * 0 would be nan where relu cut the input
-        # off (relu(x).sqrt() at x = 0). `y <= 0` rather than `y > 0`: nan passes g, as PyTorch.
-        return dual.where(y <= 0, 0.0, g)
+        # The result is a selection: 0 where relu cut the input off, g elsewhere (nan passes g,
+        # as PyTorch, hence `y <= 0` rather than `y > 0`).
+        cut = y <= 0
+        if not isinstance(g, xp.ndarray):  # create_graph: recorded, so it can be differentiated
+            return dual.where(cut, 0.0, g)
+        # First order, the hot path: multiplying by the 0/1 mask is ~4x faster than where() and
+        # gives the same values except where g is inf or nan at a cut entry (inf * 0 = nan,
+        # relu(x).sqrt() at x = 0) or negative there (-g * 0 = -0.0); `+ 0.0` turns -0.0 into 0
+        # and the rare nan case falls back to selecting.
+        out = g * ~cut
+        out += 0.0
+        if xp.isnan(out).any():
+            return dual.where(cut, 0.0, g)
+        return out
 
 
 class Abs(Primitive):
