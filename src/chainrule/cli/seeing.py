@@ -16,98 +16,42 @@ import argparse
 import os
 import shutil
 import sys
-import textwrap
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from chainrule.cli.derive import add_derive_parser, run_derive
-
-if TYPE_CHECKING:
-    # a mixin's base for the type checker: the methods below override ArgumentParser's
-    _ParserBase = argparse.ArgumentParser
-else:
-    _ParserBase = object  # at run time the parser class it is mixed into comes after it
-
-EXAMPLE = "a3*sigmoid(alpha*a1*x + (1-alpha)*a2*x)"
-
-
-class _ExpressionArguments(_ParserBase):
-    """Parser behaviour for commands whose values are formulas (mixed into argparse's class).
-
-    A formula may start with '-' (`--grad -1/x**2`, `EXPR = -x*y`): argparse would take it for
-    an unknown option. Here a word with a single leading '-' is an option only when it is one of
-    this command's own (-h); `--grad=-x` and `--grad ' -x'` work as well. Usage errors are one
-    line, like every other error of these commands.
-    """
-
-    def _parse_optional(self, arg_string: str) -> Any:
-        if (
-            arg_string.startswith("-")
-            and not arg_string.startswith("--")
-            and len(arg_string) > 1
-            and arg_string.split("=", 1)[0] not in self._option_string_actions
-        ):
-            return None  # a value (a formula), not an option
-        return super()._parse_optional(arg_string)
-
-    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
-        namespace, extras = super().parse_known_args(args, namespace)
-        if extras:  # said here, by the command that got them, rather than by `chainrule`
-            self.error(f"unrecognized arguments: {' '.join(extras)}")
-        return namespace, extras
-
-    def error(self, message: str) -> Any:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _add_parser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-    base = sub._parser_class  # argparse's subparsers build each parser with this class
-    sub._parser_class = type("ExpressionParser", (_ExpressionArguments, base), {})
-    try:
-        return sub.add_parser(name, formatter_class=_Formatter, **kwargs)
-    finally:
-        sub._parser_class = base
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the descriptions' line breaks (they hold examples)."""
-
-
-def _describe(*paragraphs: str) -> str:
-    """Paragraphs filled to 79 columns, for a RawDescriptionHelpFormatter description."""
-    return "\n\n".join(textwrap.fill(p, 79, break_on_hyphens=False) for p in paragraphs)
-
-
-AT_HELP = (
-    "the variables' values, e.g. a1=0.5,a2=-1,x=[1,2],W=[[1,2],[3,4]] (a value may be "
-    "negative: x=-1)"
-)
-SHAPE_HELP = (
-    "vector and matrix variables drawn at random, e.g. W=3x4,x=4 (the others left out of --at "
-    "are random numbers)"
-)
-DASH_NOTE = (
-    "A formula that starts with '-' can follow its option directly (--grad -1/x**2) or with "
-    "'=' (--grad=-1/x**2)."
+from chainrule.cli.seeing_args import (
+    AT_HELP,
+    DASH_NOTE,
+    EXAMPLE,
+    SHAPE_HELP,
+    add_common_arguments,
+    add_expression_parser,
+    assignments,
+    describe,
+    draw_random,
+    real,
+    shapes_of,
+    shown,
 )
 
 
 def add_parsers(sub: Any) -> None:
     """Add the derive, graph, explain and check subparsers to `sub` (argparse subparsers)."""
     add_derive_parser(sub)
-    graph = _add_parser(
+    graph = add_expression_parser(
         sub,
         "graph",
         help="draw the computational graph of an expression",
-        description=_describe(
+        description=describe(
             "Draw the computational graph of EXPR at the --at values, with each node's value "
             "and gradient and each edge's local derivative.",
             "example: chainrule graph 'a3*sigmoid(a1*x)' --at a1=0.5,a3=2,x=1.5 --out graph.svg",
         ),
     )
-    _common(graph)
+    add_common_arguments(graph)
     graph.add_argument(
         "--out",
         help="the file to write: graph.svg, graph.png or graph.dot (default: DOT text to "
@@ -115,17 +59,17 @@ def add_parsers(sub: Any) -> None:
     )
     graph.add_argument("--no-local", action="store_true", help="no local derivatives on edges")
 
-    explain = _add_parser(
+    explain = add_expression_parser(
         sub,
         "explain",
         help="print the backward ledger of an expression",
-        description=_describe(
+        description=describe(
             "Print the backward ledger of EXPR at the --at values: every node's local "
             "derivative times the gradient flowing into it, in the order backprop visits them.",
             "example: chainrule explain 'a3*sigmoid(a1*x)' --at a1=0.5,a3=2,x=1.5",
         ),
     )
-    _common(explain)
+    add_common_arguments(explain)
     explain.add_argument(
         "--format",
         choices=["table", "markdown", "latex"],
@@ -133,11 +77,11 @@ def add_parsers(sub: Any) -> None:
         help="how to print the ledger (default: table)",
     )
 
-    check = _add_parser(
+    check = add_expression_parser(
         sub,
         "check",
         help="check a hand-derived gradient against autodiff and finite differences",
-        description=_describe(
+        description=describe(
             "Check a hand-derived derivative of EXPR against autodiff and central finite "
             "differences, at the --at point, at random points and at hard cases (zeros, large "
             "values). Points where EXPR is not differentiable are reported and skipped.",
@@ -183,32 +127,6 @@ def add_parsers(sub: Any) -> None:
     )
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "expr", metavar="EXPR", help=f"the expression, e.g. '{EXAMPLE}' (may start with '-')"
-    )
-    parser.add_argument(
-        "--at",
-        default="",
-        help=AT_HELP + " (required for every variable without a --shape; default: none)",
-    )
-    parser.add_argument(
-        "--wrt", help="the variables that require grad, comma-separated (default: all)"
-    )
-    parser.add_argument(
-        "--shape",
-        default="",
-        help="vector and matrix variables drawn at random, e.g. W=3x4,x=4 (default: none; "
-        "a variable in --at takes its value from there)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="random-number seed for the --shape values (default: 0)",
-    )
-
-
 def _parse(text: str, what: str = "") -> Any:
     """Parse with chainrule.expr; a bad expression becomes a one-line ValueError (exit 2)."""
     from chainrule.expr import ExpressionError, parse
@@ -217,17 +135,6 @@ def _parse(text: str, what: str = "") -> Any:
         return parse(text)
     except ExpressionError as error:
         raise ValueError(f"{what}{error.summary}: {text}") from None
-
-
-def _assignments(text: str) -> dict[str, Any]:
-    from chainrule.expr import ExpressionError, parse_assignments
-
-    if not text.strip():
-        return {}
-    try:
-        return parse_assignments(text)
-    except ExpressionError as error:
-        raise ValueError(f"--at: {error.summary}: {text}") from None
 
 
 def _names(text: str | None, expr: Any) -> list[str]:
@@ -268,17 +175,17 @@ def _build(args: argparse.Namespace) -> Any:
     from chainrule.viz import record
 
     expr = _parse(args.expr)
-    at = _assignments(args.at)
-    shapes = _shapes(args.shape, expr, at)
+    at = assignments(args.at)
+    shapes = shapes_of(args.shape, expr, at)
     drawn = [n for n in expr.names if n in shapes and n not in at]
-    _draw(at, drawn, shapes, np.random.default_rng(args.seed))
+    draw_random(at, drawn, shapes, np.random.default_rng(args.seed))
     env = _leaves(expr, at, _names(args.wrt, expr))
     with record():
         out = _evaluate(expr, env)
     if not out.requires_grad:
         raise ValueError("the expression does not depend on any --wrt variable")
     if drawn:  # on stderr, as graph's standard output may be the DOT text
-        values = ", ".join(f"{n}={_shown(at[n])}" for n in drawn)
+        values = ", ".join(f"{n}={shown(at[n])}" for n in drawn)
         print(f"random values for {values}", file=sys.stderr)
     return out
 
@@ -358,13 +265,13 @@ def run_check(args: argparse.Namespace) -> int:
             )
     if args.points < 1:
         raise ValueError(f"--points must be at least 1, got {args.points}")
-    at = _assignments(args.at)
-    shapes = _shapes(args.shape, expr, at)
+    at = assignments(args.at)
+    shapes = shapes_of(args.shape, expr, at)
     drawn = [n for n in expr.names if n not in at]
-    _draw(at, drawn, shapes, np.random.default_rng(args.seed))
+    draw_random(at, drawn, shapes, np.random.default_rng(args.seed))
     # every value is a real number here: a list like [1, 2] would otherwise stay an integer
     # array, which derivation keeps fixed (it takes integer arrays for class indices)
-    inputs = {n: _real(at[n]) for n in expr.names}
+    inputs = {n: real(at[n]) for n in expr.names}
 
     def fn(**env: Any) -> Any:
         return _evaluate(expr, _float64(env))
@@ -386,56 +293,10 @@ def run_check(args: argparse.Namespace) -> int:
     )
     if drawn:  # derivation draws them again where the function is not differentiable
         used = report.points[0].values
-        print("random values for " + ", ".join(f"{n}={_shown(used[n])}" for n in drawn))
+        print("random values for " + ", ".join(f"{n}={shown(used[n])}" for n in drawn))
     # the short report points Python users to report.details(); here that is --verbose
     print(str(report).replace("(report.details() lists", "(--verbose lists"))
     return 0 if report.ok else 1
-
-
-def _draw(
-    at: dict[str, Any], names: list[str], shapes: dict[str, Any], rng: np.random.Generator
-) -> None:
-    """Random values in [-2, 2] (3 decimals) into `at` for `names`: arrays of their --shape."""
-    for n in names:
-        value = np.round(rng.uniform(-2, 2, size=shapes.get(n, ())), 3)
-        at[n] = value if n in shapes else float(value)
-
-
-def _shown(value: Any) -> str:
-    """A drawn value as --at would take it: 0.5, [0.5, -1.2] or [[...], [...]]."""
-    from chainrule.viz.format import number
-
-    array = np.asarray(value)
-    if array.ndim == 0:
-        return number(array.item(), 6)
-    return "[" + ", ".join(_shown(row) for row in array) + "]"
-
-
-def _shapes(text: str | None, expr: Any = None, at: dict[str, Any] | None = None) -> dict[str, Any]:
-    """--shape W=3x4,x=4 as {'W': (3, 4), 'x': (4,)}; names are the expression's, and a name
-    given in --at too must have the shape its value has."""
-    from chainrule.expr import ExpressionError, parse_shapes
-
-    if text is None or not text.strip():
-        return {}
-    try:
-        shapes = parse_shapes(text)
-    except ExpressionError as error:
-        raise ValueError(f"--shape: {error.summary}: {text}") from None
-    for name, shape in shapes.items():
-        if expr is not None and name not in expr.names:
-            raise ValueError(
-                f"--shape: {name} is not in the expression {expr.text!r} "
-                f"(its variables: {', '.join(expr.names)})"
-            )
-        given = np.shape(at[name]) if at and name in at else shape
-        if given != shape:
-            raise ValueError(f"--shape: {name} has shape {shape}, but its --at value {given}")
-    return shapes
-
-
-def _real(value: Any) -> Any:
-    return float(value) if isinstance(value, (int, float)) else np.asarray(value, np.float64)
 
 
 def _float64(env: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,6 @@ Forward values of intermediate results exist only for graphs built inside `cr.vi
 
 from __future__ import annotations
 
-import html
 import os
 import shutil
 import subprocess
@@ -37,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.tensor import Tensor
-from chainrule.viz.format import DEFAULT_GRID, MaxGrid, format_value, grid, grid_lines, shape_text
+from chainrule.viz.format import DEFAULT_GRID, MaxGrid, format_value, grid, shape_text
+from chainrule.viz.graph_labels import Line, dot_attrs, html_label, plain_label, quote
 from chainrule.viz.recording import ELEMENTWISE, local_factors
 from chainrule.viz.rules import partial_for
 from chainrule.viz.walk import GraphWalk, Key, edge_key, node_key
@@ -53,9 +53,6 @@ STYLES: dict[str, dict[str, str]] = {
     "root": {"color": "#c0392b", "penwidth": "2.5", "fillcolor": "#f9d2cd"},
 }
 FANOUT_EDGE = {"color": "#e67e22", "penwidth": "1.8"}
-
-Line = tuple[str, list[list[str]] | None]
-"""One line of a label: its text, or a caption and the cells of the grid it introduces."""
 
 
 @dataclass
@@ -123,15 +120,17 @@ class Graph:
         ]
         for n in self.nodes:
             text = n.label + "\n" if n.left else n.label  # a last \l justifies the last line
-            label = f"<{n.html}>" if n.html else _quote(text, "\\l" if n.left else "\\n")
-            lines.append(f"  {n.id} [label={label}" + _attrs(n.attrs, lead=", ") + "];")
+            label = f"<{n.html}>" if n.html else quote(text, "\\l" if n.left else "\\n")
+            lines.append(f"  {n.id} [label={label}" + dot_attrs(n.attrs, lead=", ") + "];")
         for e in self.edges:
             if e.html:
-                attrs = f"label=<{e.html}>" + _attrs(e.attrs, lead=", ")
+                attrs = f"label=<{e.html}>" + dot_attrs(e.attrs, lead=", ")
                 lines.append(f"  {e.src} -> {e.dst} [{attrs}];")
                 continue
             attrs_ = {"label": e.label, **e.attrs} if e.label else dict(e.attrs)
-            lines.append(f"  {e.src} -> {e.dst}" + (f" [{_attrs(attrs_)}]" if attrs_ else "") + ";")
+            lines.append(
+                f"  {e.src} -> {e.dst}" + (f" [{dot_attrs(attrs_)}]" if attrs_ else "") + ";"
+            )
         lines.append("}")
         return "\n".join(lines) + "\n"
 
@@ -173,47 +172,6 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"<Graph: {len(self.nodes)} nodes, {len(self.edges)} edges; .source for DOT>"
-
-
-def _quote(text: str, newline: str = "\\n") -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", newline)
-    return '"' + escaped + '"'
-
-
-def _text(lines: list[Line]) -> str:
-    """The plain label: grids written as aligned rows under their caption."""
-    out = []
-    for caption, cells in lines:
-        out.append(caption if cells is None else "\n".join([caption, *grid_lines(cells)]))
-    return "\n".join(out)
-
-
-def _html(lines: list[Line]) -> str | None:
-    """An HTML-like label with a table per grid; None when no line has a grid (plain label)."""
-    if all(cells is None for _, cells in lines):
-        return None
-    rows = []
-    for caption, cells in lines:
-        text = html.escape(caption)
-        if cells is None:
-            rows.append(f'<TR><TD COLSPAN="2">{text}</TD></TR>')
-        else:
-            rows.append(f'<TR><TD ALIGN="RIGHT">{text}</TD><TD>{_html_grid(cells)}</TD></TR>')
-    return '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1">' + "".join(rows) + "</TABLE>"
-
-
-def _html_grid(cells: list[list[str]]) -> str:
-    body = "".join(
-        "<TR>" + "".join(f'<TD ALIGN="RIGHT">{html.escape(c)}</TD>' for c in row) + "</TR>"
-        for row in cells
-    )
-    return f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="2">{body}</TABLE>'
-
-
-def _attrs(attrs: Mapping[str, str], lead: str = "") -> str:
-    return "".join(
-        f"{lead if i == 0 else ', '}{k}={_quote(str(v))}" for i, (k, v) in enumerate(attrs.items())
-    )
 
 
 def draw(
@@ -376,7 +334,7 @@ def _node(
         kind=kind,
         name=name,
         op=op,
-        label=_text(lines),
+        label=plain_label(lines),
         shape=tuple(shape),
         dtype=np.dtype(dtype).name if dtype is not None else "",
         value=walk.constants[key].value if kind == "const" else walk.values.get(key),
@@ -384,7 +342,7 @@ def _node(
         is_root=is_root,
         fanout=fanout,
         attrs=attrs,
-        html=_html(lines),
+        html=html_label(lines),
     )
 
 
@@ -414,7 +372,7 @@ def _edges(
                     edges.append(GraphEdge(ids[const_key], dst, i, attrs={"style": "dashed"}))
                 continue
             key = edge_key(edge)
-            label, html_label = "", None
+            label, html_text = "", None
             if show_local:
                 in_name = walk.label(key)
                 local = factors[i]
@@ -424,14 +382,15 @@ def _edges(
                 )  # a large Jacobian says less than its rule
                 caption = f"∂{out_name}/∂{in_name} ="
                 if cells is not None:
-                    label, html_label = _text([(caption, cells)]), _html([(caption, cells)])
+                    label, html_text = (
+                        plain_label([(caption, cells)]),
+                        html_label([(caption, cells)]),
+                    )
                 elif shown:
                     label = f"{caption} {format_value(local, max_elements, max_grid=max_grid)}"
                 else:
                     label = partial_for(node.fn, i)[0]
             fan = fanout_of(hidden.get(key, key)) > 1
             attrs = dict(FANOUT_EDGE) if fan else {}
-            edges.append(
-                GraphEdge(ids[key], dst, i, label, factors[i], fan, attrs, html=html_label)
-            )
+            edges.append(GraphEdge(ids[key], dst, i, label, factors[i], fan, attrs, html=html_text))
     return edges
