@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("chainrule.backend", "chainrule.modes", "chainrule.errors", "chainrule.version")),
     ("graph", ("chainrule.tensor_base", "chainrule.function")),
     ("primitives", ("chainrule.primitives",)),
-    ("engine", ("chainrule.engine",)),
+    ("engine", ("chainrule.engine", "chainrule.engine_hooks")),
     (
         "tensor",  # the order inside this layer is still being settled
         (
