@@ -4,6 +4,9 @@
 With `distributed=True` (`mpiexec -n N chainrule train --distributed`) every rank runs this job
 on its share of each batch, the model wrapped in DistributedDataParallel; rank 0 alone prints and
 writes the run folder. See `run` for the batch-size and data-order rules.
+
+The run's configuration and resume rules live in `run_config`, its data in `run_data`, and the
+model, loss and optimizer it builds in `run_model`; their public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,273 +27,59 @@ import numpy as np
 
 from chainrule import backend, creation, io
 from chainrule import distributed as dist
-from chainrule.data import datasets, files
+from chainrule.data import datasets
 from chainrule.data.distributed import DistributedSampler
 from chainrule.data.loader import DataLoader, TensorDataset
-from chainrule.nn import functional as F
-from chainrule.nn.layers import MLP
 from chainrule.nn.module import Module
 from chainrule.nn.parallel import DistributedDataParallel
-from chainrule.optim import SGD, Adam, AdamW
 from chainrule.optim.lr_scheduler import CosineAnnealingLR
-from chainrule.tensor import Tensor
 from chainrule.train.callbacks import ModelCheckpoint, _refuse_non_finite
 from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
 from chainrule.train.fit import History, evaluate, fit
 from chainrule.train.metrics import confusion_matrix, predictions
+from chainrule.train.run_config import (
+    CHANGEABLE_ON_RESUME,
+    FIXED_ON_RESUME,
+    TrainConfig,
+    _check_resume,
+    _same_folder,
+    locate_resume,
+    read_config,
+    resume_config,
+)
+from chainrule.train.run_data import MAX_CLASSES, load_labeled, load_split, resolve_data
+from chainrule.train.run_model import (
+    LOSSES,
+    OPTIMIZERS,
+    build_model,
+    loss_function,
+    make_optimizer,
+)
 
-LOSSES = ("cross_entropy", "bce", "mse")
-OPTIMIZERS = ("sgd", "adam", "adamw")
-# An output layer wider than this is not a classifier of anything a CSV can hold; far more
-# likely a regression target or an ID column was given as the label.
-MAX_CLASSES = 10_000
+__all__ = [
+    "CHANGEABLE_ON_RESUME",
+    "FAIL_RANK_ENV",
+    "FIXED_ON_RESUME",
+    "LOSSES",
+    "MAX_CLASSES",
+    "OPTIMIZERS",
+    "TrainConfig",
+    "build_model",
+    "load_labeled",
+    "load_run",
+    "load_split",
+    "locate_resume",
+    "loss_function",
+    "make_optimizer",
+    "read_config",
+    "resolve_data",
+    "resume_config",
+    "run",
+]
+
 # Test-only: the rank named here raises right after the first checkpoint of a distributed run,
 # so the tests can check that one failing rank ends them all and leaves the checkpoint intact.
 FAIL_RANK_ENV = "CHAINRULE_TEST_FAIL_RANK"
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a run; saved as config.json so evaluate/predict can rebuild it."""
-
-    data: str = "digits"
-    hidden: list[int] = field(default_factory=lambda: [64])
-    activation: str = "relu"
-    loss: str = "cross_entropy"
-    optimizer: str = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    epochs: int = 30
-    batch_size: int = 32
-    seed: int = 0
-    test_fraction: float = 0.2
-    schedule: str = "none"
-    out: str = "runs/train"
-    plots: bool = True
-    # The original labels, in sorted order: the model's class i is the label classes[i].
-    classes: list[int] = field(default_factory=list)  # filled in from the data
-    features: int = 0
-    # One entry per resume that changed lr or epochs: {"after_epoch": n, "lr": [old, new], ...}.
-    resumes: list[dict] = field(default_factory=list)
-
-
-# Settings that define the model, the data or the optimizer's kind: a resume must keep them
-# (the checkpoint's weights, optimizer state and data order only make sense with them).
-FIXED_ON_RESUME = (
-    "data",
-    "hidden",
-    "activation",
-    "loss",
-    "optimizer",
-    "momentum",
-    "weight_decay",
-    "batch_size",
-    "seed",
-    "test_fraction",
-    "schedule",
-)
-# Settings a resume may change: train longer, or go on with another learning rate.
-CHANGEABLE_ON_RESUME = ("epochs", "lr")
-
-
-def resolve_data(spec: str) -> str:
-    """A built-in dataset's name as is; a file or folder as an absolute path (so a run folder
-    can be evaluated from any directory). A path that does not exist is refused here."""
-    if spec in datasets.DATASETS:
-        return spec
-    path = Path(spec).expanduser()
-    if path.exists():
-        return str(path.resolve())
-    if path.suffix or os.sep in spec or (os.altsep and os.altsep in spec):
-        raise FileNotFoundError(f"data file {str(path.absolute())!r} does not exist")
-    raise ValueError(
-        f"unknown data {spec!r}: not a built-in dataset ({', '.join(sorted(datasets.DATASETS))}) "
-        f"and no file or folder {str(path.absolute())!r} exists"
-    )
-
-
-def load_labeled(
-    spec: str,
-    seed: int = 0,
-    test_fraction: float = 0.2,
-    classes: list[int] | None = None,
-) -> tuple[datasets.Split, list[int]]:
-    """The split with labels mapped to 0..K-1, and the original labels in sorted order.
-
-    With ``classes`` (a trained run's), labels are mapped through that list instead, and a
-    label the run never saw is refused."""
-    spec = resolve_data(spec)
-    where = spec
-    if spec in datasets.DATASETS:
-        if spec == "digits":
-            split = datasets.digits(test_fraction=test_fraction, seed=seed)
-        else:
-            split = datasets.load(spec, seed=seed, test_fraction=test_fraction)
-        where = f"dataset {spec!r}"
-    elif Path(spec).is_dir():
-        x_train, y_train = files.load_mnist(spec, "train")
-        x_test, y_test = files.load_mnist(spec, "test")
-        split = datasets.Split(x_train, y_train, x_test, y_test)
-    else:
-        x, y = files.load_classification_csv(spec)
-        if len(x) < 2:
-            raise ValueError(f"{spec}: needs at least 2 data rows (one to train, one to test)")
-        if classes is None and len(np.unique(y)) < 2:
-            raise ValueError(
-                f"{spec}: column {x.shape[1] + 1} (the label) holds one class only "
-                f"({int(y[0])}) in all {len(y)} rows; a classifier needs at least 2 classes"
-            )
-        order = np.random.default_rng(seed).permutation(len(x))
-        n_test = min(max(1, round(len(x) * test_fraction)), len(x) - 1)
-        test, train = order[:n_test], order[n_test:]
-        split = datasets.Split(x[train], y[train], x[test], y[test])
-    labels = np.unique(np.concatenate([split.y_train, split.y_test]))
-    if classes is None:
-        if len(labels) < 2:
-            raise ValueError(f"{where}: one class only ({int(labels[0])}); needs at least 2")
-        if len(labels) > MAX_CLASSES:
-            raise ValueError(
-                f"{where}: {len(labels)} distinct labels, more than {MAX_CLASSES} classes; is the "
-                "last column really a class label?"
-            )
-        known = labels
-    else:
-        known = np.asarray(classes, dtype=np.int64)
-        unseen = np.setdiff1d(labels, known)
-        if len(unseen):
-            raise ValueError(
-                f"{where}: label {int(unseen[0])} is not one of the run's classes {list(classes)}"
-            )
-    mapped = datasets.Split(
-        split.x_train,
-        np.searchsorted(known, split.y_train).astype(np.int64),
-        split.x_test,
-        np.searchsorted(known, split.y_test).astype(np.int64),
-    )
-    return mapped, [int(c) for c in known]
-
-
-def load_split(spec: str, seed: int = 0, test_fraction: float = 0.2) -> datasets.Split:
-    """A built-in dataset by name, a CSV file (last column = label), or an MNIST IDX folder,
-    with labels mapped to 0..K-1 (see load_labeled for the mapping)."""
-    return load_labeled(spec, seed, test_fraction)[0]
-
-
-def read_config(path: str | os.PathLike) -> TrainConfig:
-    """A run's config.json, refusing (with the key and the file) what TrainConfig cannot hold."""
-    path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"{path.parent}: no config.json here; is this a `chainrule train` run?"
-        ) from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a JSON object, got {type(raw).__name__}")
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ValueError(
-            f"{path}: unknown setting {unknown[0]!r}"
-            + (f" (and {', '.join(map(repr, unknown[1:]))})" if unknown[1:] else "")
-            + f"; known settings: {', '.join(sorted(known))}"
-        )
-    if isinstance(raw.get("classes"), int):  # run folders before the label mapping: 0..K-1
-        raw["classes"] = list(range(raw["classes"]))
-    return TrainConfig(**raw)
-
-
-def locate_resume(resume: str | os.PathLike) -> tuple[Path, Path]:
-    """(run folder, checkpoint file) of --resume, which names either."""
-    given = Path(resume)
-    checkpoint = given / "checkpoint.safetensors" if given.is_dir() else given
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"--resume {str(given)!r}: no checkpoint {str(checkpoint)!r}")
-    return checkpoint.parent, checkpoint
-
-
-def _same_folder(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
-
-
-def _normalized(name: str, value: Any) -> Any:
-    if name == "data":
-        with contextlib.suppress(ValueError, OSError):
-            return resolve_data(value)
-    if name in ("lr", "momentum", "weight_decay", "test_fraction"):
-        return float(value)
-    return value
-
-
-def resume_config(resume: str | os.PathLike, **given: Any) -> TrainConfig:
-    """The config to resume a run with: the run's own config.json, with the settings ``given``
-    (only those the user actually set) checked or applied. A setting in FIXED_ON_RESUME that
-    differs refuses the resume, naming each such setting and both values; ``out`` must be the
-    run's own folder."""
-    folder, _ = locate_resume(resume)
-    saved = read_config(folder / "config.json")
-    out = given.pop("out", None)
-    if out is not None and not _same_folder(out, folder):
-        raise ValueError(
-            f"--out {str(out)!r} with --resume: a resumed run continues in its own folder "
-            f"{str(folder)!r}; drop --out (or copy the run folder first and resume the copy)"
-        )
-    unknown = sorted(set(given) - {f.name for f in dataclasses.fields(TrainConfig)})
-    if unknown:
-        raise TypeError(f"resume_config: unknown settings {unknown}")
-    config = dataclasses.replace(saved, **given)
-    config.out = str(folder)
-    _check_resume(saved, config, folder)
-    return config
-
-
-def _check_resume(saved: TrainConfig, config: TrainConfig, folder: Path) -> None:
-    differing = [
-        f"{name} (the run has {getattr(saved, name)!r}, asked {getattr(config, name)!r})"
-        for name in FIXED_ON_RESUME
-        if _normalized(name, getattr(saved, name)) != _normalized(name, getattr(config, name))
-    ]
-    if differing:
-        raise ValueError(
-            f"cannot resume {str(folder)!r} with different settings: {'; '.join(differing)}. "
-            f"Only {' and '.join(CHANGEABLE_ON_RESUME)} can change on resume; start a new run "
-            "(another --out) for the others"
-        )
-
-
-def build_model(config: TrainConfig) -> Module:
-    # classes is the list of labels; a count (what callers set before the label mapping, e.g.
-    # benchmarks/) still means 0..K-1.
-    count = config.classes if isinstance(config.classes, int) else len(config.classes)
-    out = 1 if config.loss == "bce" else count
-    return MLP([config.features, *config.hidden, out], activation=config.activation)
-
-
-def loss_function(name: str, classes: int) -> Any:
-    if name == "cross_entropy":
-        return F.cross_entropy
-    if name == "bce":
-        return lambda out, y: F.binary_cross_entropy_with_logits(
-            out.reshape(-1), y.to(out.dtype).reshape(-1)
-        )
-    if name == "mse":  # squared error between softmax outputs and one-hot targets
-        eye = np.eye(classes, dtype=np.float32)
-        return lambda out, y: F.mse_loss(F.softmax(out, -1), Tensor._make(eye[y._data]))
-    raise ValueError(f"unknown loss {name!r}; choose from {LOSSES}")
-
-
-def make_optimizer(config: TrainConfig, model: Module) -> Any:
-    params = list(model.parameters())
-    if config.optimizer == "sgd":
-        return SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    if config.optimizer == "adam":
-        return Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    if config.optimizer == "adamw":
-        return AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    raise ValueError(f"unknown optimizer {config.optimizer!r}; choose from {OPTIMIZERS}")
 
 
 def run(
