@@ -7,8 +7,12 @@ and points where the first derivative jumps have no second derivative to check).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
+import pathlib
+import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -744,11 +748,24 @@ def test_op(c: Case) -> None:
 
 
 # -- coverage: every primitive and every public op has at least one case ----------------------
+def _case_modules() -> list[Any]:
+    """This module and every other `tests/test_ops_*.py` (one per area of the rule table: math,
+    scans, convolutions, ...), each holding its own `CASES` and `PUBLIC_CASES`."""
+    here = pathlib.Path(__file__).parent
+    names = sorted(p.stem for p in here.glob("test_ops_*.py") if p.stem != "test_ops_oracle")
+    return [sys.modules[__name__], *(importlib.import_module(n) for n in names)]
+
+
+def _all_cases() -> list[Case]:
+    return [c for m in _case_modules() for c in getattr(m, "CASES", [])]
+
+
 def test_every_primitive_is_recorded_by_some_case():
-    """Coverage by observation: running all cases records every registered primitive, so a new
-    primitive needs only its line in the table above, never a second list to keep."""
+    """Coverage by observation: running all cases (of every case module) records every
+    registered primitive, so a new primitive needs only its line in a table, never a second list
+    to keep."""
     seen: set[str] = set()
-    for c in CASES:
+    for c in _all_cases():
         seen |= c.primitives()
     missing = {p.__name__ for p in ops.PRIMITIVES} - seen
     assert not missing, f"no case records {sorted(missing)}"
@@ -772,20 +789,26 @@ PUBLIC_CASES = {
     "sin": "sin-3x4", "softmax": "softmax-fn-beta", "split": "split-fn", "sqrt": "sqrt-3x4",
     "squeeze": "squeeze-fn", "stack": "stack-dim0", "std": "std-fn", "sub": "sub_fn_alpha-3x4&3x4",
     "sum": "sum-fn-dim", "tanh": "tanh_fn-3x4", "to": "cast-to-float32",
-    "transpose": "transpose-fn", "unsqueeze": "unsqueeze-fn", "var": "var-fn",
+    "transpose": "transpose-fn", "unsqueeze": "unsqueeze-fn", "var": "var-fn", "view": "view",
     "where": "where-broadcast",
 }  # fmt: skip
-NOT_OPS = {"as_tensor"}  # conversion helper, exercised by every case that passes a scalar
+# conversion and promotion helpers, exercised by every case that passes a scalar or mixes dtypes
+NOT_OPS = {"as_tensor", "promote"}
 
 
 def test_every_public_op_has_a_case():
     public = {
         n for n, v in vars(ops).items()
-        if inspect.isfunction(v) and v.__module__ == "chainrule.ops" and not n.startswith("_")
+        if inspect.isfunction(v) and v.__module__.startswith("chainrule.ops")
+        and not n.startswith("_")
     }  # fmt: skip
-    missing = public - set(PUBLIC_CASES) - NOT_OPS
+    every: dict[str, str] = {}
+    for m in _case_modules():
+        every.update(getattr(m, "PUBLIC_CASES", {}))
+    missing = public - set(every) - NOT_OPS
     assert not missing, f"public ops without a case: {sorted(missing)}"
-    unknown = {n: i for n, i in PUBLIC_CASES.items() if i not in BY_ID}
+    by_id = {c.id for c in _all_cases()}
+    unknown = {n: i for n, i in every.items() if i not in by_id}
     assert not unknown, f"case ids that do not exist: {unknown}"
 
 

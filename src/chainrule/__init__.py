@@ -127,6 +127,15 @@ from chainrule.ops.composite import (
     topk,
     unbind,
 )
+
+# -- issue 12 exports: math (one helper's block; keep sorted inside) --
+# -- end math --
+# -- issue 12 exports: reduce (one helper's block; keep sorted inside) --
+# -- end reduce --
+# -- issue 12 exports: structure (one helper's block; keep sorted inside) --
+# -- end structure --
+# -- issue 12 exports: optim-data (one helper's block; keep sorted inside) --
+# -- end optim-data --
 from chainrule.tensor import Tensor
 from chainrule.version import __version__ as __version__
 from chainrule.viz.ledger import explain

@@ -17,10 +17,20 @@ from chainrule import engine
 from chainrule.ops.conversion import as_array
 from chainrule.tensor_base import TensorBase, TensorLike, _HookHandle, _init
 from chainrule.tensor_inplace import InPlaceMethods
+from chainrule.tensor_math import MathMethods
 from chainrule.tensor_methods import TensorMethods
+from chainrule.tensor_reduce import ReductionMethods
+from chainrule.tensor_structure import StructureMethods
 
 
-class Tensor(InPlaceMethods, TensorMethods, concrete=True):
+class Tensor(
+    InPlaceMethods,
+    TensorMethods,
+    MathMethods,
+    ReductionMethods,
+    StructureMethods,
+    concrete=True,
+):
     """An n-dimensional array that can record the operations applied to it.
 
     >>> import chainrule as cr

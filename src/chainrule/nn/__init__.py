@@ -24,11 +24,24 @@ from chainrule.nn.losses import (
     MSELoss,
     NLLLoss,
 )
+
+# -- issue 12 exports: conv --
+# -- end conv --
+# -- issue 12 exports: nn-functional --
+# -- end nn-functional --
+# -- issue 12 exports: nn-layers --
+# -- end nn-layers --
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.utils import clip_grad_norm_
 
 __all__ = [
+    # -- issue 12 names: conv --
+    # -- end conv --
+    # -- issue 12 names: nn-functional --
+    # -- end nn-functional --
+    # -- issue 12 names: nn-layers --
+    # -- end nn-layers --
     "MLP",
     "BCELoss",
     "BCEWithLogitsLoss",

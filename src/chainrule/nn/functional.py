@@ -24,6 +24,13 @@ log_softmax = ops.log_softmax
 
 _REDUCTIONS = ("mean", "sum", "none")
 
+# -- issue 12 re-exports: conv --
+# -- end conv --
+# -- issue 12 re-exports: nn-functional --
+# -- end nn-functional --
+# -- issue 12 re-exports: nn-layers --
+# -- end nn-layers --
+
 
 def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
     """Class indices -> int64 one-hot rows."""

@@ -372,3 +372,11 @@ def matmul(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
 def linear(x: TensorT, weight: Tensor, bias: Tensor | None = None) -> TensorT:
     """x W^T + b, one fused primitive."""
     return Linear.apply(x, weight, bias)
+
+
+# -- issue 12 re-exports: math --
+# -- end math --
+# -- issue 12 re-exports: reduce --
+# -- end reduce --
+# -- issue 12 re-exports: structure --
+# -- end structure --

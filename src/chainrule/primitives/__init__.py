@@ -19,6 +19,9 @@ from chainrule.primitives import (
     shape,
     softmax,
 )
+
+# -- issue 12 primitive modules (imported to register them): math, reduce, structure, conv --
+# -- end --
 from chainrule.primitives.base import REGISTRY, Primitive, input_names, primitive
 from chainrule.primitives.rules import ExprFunction, Rule, Signature
 
