@@ -16,6 +16,20 @@ import numpy as np
 from chainrule.tensor import Tensor
 
 
+def check_nonnegative(name: str, **values: float) -> None:
+    """Hyperparameters that torch rejects when negative (or nan), checked where they are given."""
+    for arg, v in values.items():
+        if not isinstance(v, (int, float)) or math.isnan(v) or v < 0:
+            raise ValueError(f"{name}: invalid {arg} value {v!r} (must be >= 0)")
+
+
+def check_betas(name: str, betas: Any) -> None:
+    """Each beta in [0, 1), as torch requires of Adam's family."""
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"{name}: invalid beta parameter at index {i}: {beta}")
+
+
 class Optimizer:
     """Holds `param_groups` (dicts of 'params' plus hyperparameters) and `state` per parameter."""
 
