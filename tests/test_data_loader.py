@@ -99,7 +99,7 @@ def test_len_and_drop_last(n, batch_size, drop_last, expected):
         assert sum(sizes) == (n // batch_size * batch_size if drop_last else n)
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.0, None])
+@pytest.mark.parametrize("batch_size", [0, -1, 2.0, True])
 def test_bad_batch_size_is_refused(batch_size):
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(dataset(), batch_size=batch_size)

@@ -135,6 +135,8 @@ from chainrule.ops.composite import (
 # -- issue 12 exports: structure (one helper's block; keep sorted inside) --
 # -- end structure --
 # -- issue 12 exports: optim-data (one helper's block; keep sorted inside) --
+from chainrule.backend import Generator
+from chainrule.modes import inference_mode, is_inference_mode_enabled
 # -- end optim-data --
 from chainrule.tensor import Tensor
 from chainrule.version import __version__ as __version__

@@ -71,27 +71,51 @@ def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = F
     return tensor(np.eye(n, m, dtype=_dtype(dtype)), requires_grad=requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from chainrule's generator (see manual_seed)."""
-    data = backend.rng().standard_normal(_size(size)).astype(_dtype(dtype))
+def randn(
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    generator: backend.Generator | None = None,
+) -> Tensor:
+    """Standard normal samples from chainrule's generator (see manual_seed), or `generator`."""
+    data = backend.rng(generator).standard_normal(_size(size)).astype(_dtype(dtype))
     return tensor(data, requires_grad=requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1) from chainrule's generator."""
-    data = backend.rng().random(_size(size)).astype(_dtype(dtype))
+def rand(
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    generator: backend.Generator | None = None,
+) -> Tensor:
+    """Uniform samples in [0, 1) from chainrule's generator, or `generator`."""
+    data = backend.rng(generator).random(_size(size)).astype(_dtype(dtype))
     return tensor(data, requires_grad=requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
-    if high is None:
+def randint(
+    low: int,
+    high: Any = None,
+    size: Any = (),
+    dtype: Any = None,
+    generator: backend.Generator | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers in [low, high); `randint(high, size)` as torch, low then being 0."""
+    if isinstance(high, (tuple, list)) or (high is None and size != ()):
+        # torch's randint(high, size): the second positional argument is the size
+        low, high, size = 0, low, size if high is None else high
+    elif high is None:
         low, high = 0, low
-    data = backend.rng().integers(low, high, _size(tuple(size)))
-    return tensor(data, dtype=dtype or backend.int64)
+    if high <= low:
+        raise ArgumentError(f"randint: expected low < high, got low={low} and high={high}")
+    data = backend.rng(generator).integers(low, high, _size(tuple(size)))
+    return tensor(data, dtype=dtype or backend.int64, requires_grad=requires_grad)
 
 
-def randperm(n: int, dtype: Any = None) -> Tensor:
-    return tensor(backend.rng().permutation(n), dtype=dtype or backend.int64)
+def randperm(n: int, dtype: Any = None, generator: backend.Generator | None = None) -> Tensor:
+    """A random permutation of 0..n-1."""
+    return tensor(backend.rng(generator).permutation(n), dtype=dtype or backend.int64)
 
 
 def arange(

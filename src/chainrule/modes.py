@@ -29,6 +29,7 @@ class _State(threading.local):
     """This thread's switches (class attributes: the values a new thread starts with)."""
 
     grad_enabled: bool = True
+    inference_mode: bool = False
     anomaly_enabled: bool = False
     anomaly_check_nan: bool = True
     # Set by chainrule.viz.record(): called as recorder(node, args, outputs) for every recorded
@@ -121,6 +122,45 @@ class set_grad_enabled(_GradMode):
         # program: restore it now, the wrapper sets it only while fn runs (as PyTorch does).
         state.grad_enabled = self._previous
         return super().__call__(fn)
+
+
+class inference_mode:
+    """no_grad for code that will never call backward (torch.inference_mode): nothing is
+    recorded inside, and `is_inference_mode_enabled()` says so. `inference_mode(False)` is a
+    no-op block, as in torch. A context manager and a decorator.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(1.0, requires_grad=True)
+    >>> with cr.inference_mode():
+    ...     (x * 2).requires_grad
+    False
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self._mode = bool(mode)
+
+    def __enter__(self) -> None:
+        self._previous = (state.grad_enabled, state.inference_mode)
+        if self._mode:
+            state.grad_enabled, state.inference_mode = False, True
+
+    def __exit__(self, *exc: object) -> None:
+        state.grad_enabled, state.inference_mode = self._previous
+
+    def __call__(self, fn: _F) -> _F:
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return cast(_F, wrapper)
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside an `inference_mode()` block (in this thread)."""
+    return state.inference_mode
 
 
 class detect_anomaly:

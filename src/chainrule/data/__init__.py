@@ -1,4 +1,5 @@
-"""Data: Dataset, TensorDataset, DataLoader, built-in datasets and loaders for files on disk."""
+"""Data: Dataset, TensorDataset, DataLoader, samplers, subsets and splits (torch.utils.data
+names), built-in datasets and loaders for files on disk."""
 
 from chainrule.data.datasets import (
     DATASETS,
@@ -14,3 +15,12 @@ from chainrule.data.datasets import (
 from chainrule.data.distributed import DistributedSampler
 from chainrule.data.files import load_csv, load_idx, load_mnist, write_idx
 from chainrule.data.loader import DataLoader, Dataset, TensorDataset, default_collate
+from chainrule.data.samplers import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
+from chainrule.data.subsets import ConcatDataset, Subset, random_split

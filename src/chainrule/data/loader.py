@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -84,26 +84,69 @@ class DataLoader:
     def __init__(
         self,
         dataset: Dataset,
-        batch_size: int = 1,
-        shuffle: bool = False,
-        seed: int | None = None,
-        drop_last: bool = False,
-        collate_fn: Callable[[Sequence[Any]], Any] | None = None,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
         sampler: _Sampler | None = None,
+        batch_sampler: Iterable[Sequence[int]] | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[Sequence[Any]], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
+        generator: backend.Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+        seed: int | None = None,
     ) -> None:
-        if not isinstance(batch_size, int) or batch_size <= 0:
+        # torch's signature, so a torch DataLoader call runs unchanged. Batches are made in
+        # this process: num_workers, pin_memory and the other worker options are accepted and
+        # change nothing but the speed (NumPy indexing is the cost, not Python decoding).
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(
+                f"DataLoader: num_workers option should be non-negative, got {num_workers!r}"
+            )
+        if batch_sampler is not None:
+            # a batch_sampler gives whole batches: torch refuses the options it replaces
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(
+                    "DataLoader: batch_sampler option is mutually exclusive with batch_size, "
+                    "shuffle, sampler, and drop_last"
+                )
+            batch_size = None
+        elif batch_size is None:
+            if drop_last:
+                raise ValueError(
+                    "DataLoader: batch_size=None option disables auto-batching and is mutually "
+                    "exclusive with drop_last"
+                )
+        elif not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if sampler is not None and shuffle:
             # the sampler decides the order (e.g. DistributedSampler shuffles itself), as in torch
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
-        self.sampler = sampler
-        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, bool(shuffle)
         self.drop_last, self.collate_fn = drop_last, collate_fn
+        self.num_workers, self.pin_memory, self.generator = num_workers, pin_memory, generator
         self.seed = seed
-        self._rng = np.random.default_rng(seed) if seed is not None else None
+        if generator is not None and seed is not None:
+            raise ValueError("DataLoader: give a generator or a seed, not both")
+        if generator is not None:
+            self._rng: np.random.Generator | None = backend.rng(generator)
+        else:
+            self._rng = np.random.default_rng(seed) if seed is not None else None
 
     def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)  # type: ignore[arg-type]
         n = len(self.sampler) if self.sampler is not None else len(self.dataset)
+        if self.batch_size is None:
+            return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
@@ -125,7 +168,17 @@ class DataLoader:
             self._rng.bit_generator.state = state
 
     def __iter__(self) -> Iterator[Any]:
+        if self.batch_sampler is not None:
+            collate = self.collate_fn or default_collate
+            for batch in self.batch_sampler:
+                yield collate([self.dataset[int(i)] for i in batch])
+            return
         order = self._order()
+        if self.batch_size is None:  # no auto-batching: samples one by one, as torch
+            for i in order:
+                sample = self.dataset[int(i)]
+                yield self.collate_fn(sample) if self.collate_fn is not None else sample
+            return
         # one fancy-index per tensor instead of a Python loop over samples
         fast = self.dataset.tensors if isinstance(self.dataset, TensorDataset) else None
         if self.collate_fn is not None:

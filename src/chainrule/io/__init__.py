@@ -54,9 +54,26 @@ def load(path: PathLike) -> Any:
     return unflatten_state(tensors, metadata, source=path)
 
 
-def load_tensors(path: PathLike) -> Any:
+def load_tensors(
+    path: PathLike,
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+) -> Any:
     """cr.load: like :func:`load`, with every array returned as a chainrule Tensor (as torch.load
-    returns torch tensors), so ``model.load_state_dict(cr.load(path))`` reads naturally."""
+    returns torch tensors), so ``model.load_state_dict(cr.load(path))`` reads naturally.
+
+    torch.load's other arguments are accepted so its calls run unchanged: everything loads to
+    the CPU (`map_location` may name only the CPU), and the file is safetensors, which holds
+    data and never code, so loading is always what `weights_only=True` asks for.
+    """
+    named = map_location is not None and not callable(map_location)
+    if named and not isinstance(map_location, dict) and str(map_location).split(":")[0] != "cpu":
+        raise ValueError(f"load: map_location={map_location!r}: chainrule keeps tensors on the CPU")
+    if pickle_module is not None:
+        raise ValueError("load: chainrule files are safetensors and never use a pickle_module")
 
     def convert(node: Any) -> Any:
         if isinstance(node, np.ndarray):
