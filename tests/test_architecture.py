@@ -57,6 +57,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "chainrule.data",
             "chainrule.io",
             "chainrule.distributed",
+            "chainrule.utils",
+            "chainrule.testing",
         ),
     ),
     (

@@ -135,6 +135,7 @@ from chainrule.ops.composite import (
 # -- issue 12 exports: structure (one helper's block; keep sorted inside) --
 # -- end structure --
 # -- issue 12 exports: optim-data (one helper's block; keep sorted inside) --
+from chainrule import testing, utils
 from chainrule.backend import Generator
 from chainrule.modes import inference_mode, is_inference_mode_enabled
 # -- end optim-data --
