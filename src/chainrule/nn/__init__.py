@@ -30,6 +30,13 @@ from chainrule.nn.losses import (
 # -- issue 12 exports: nn-functional --
 # -- end nn-functional --
 # -- issue 12 exports: nn-layers --
+# isort: split
+from chainrule.nn.attention import MultiheadAttention
+from chainrule.nn.embedding import Embedding
+from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
+from chainrule.nn.transformer import TransformerEncoder, TransformerEncoderLayer
+
+# isort: split
 # -- end nn-layers --
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
@@ -41,6 +48,15 @@ __all__ = [
     # -- issue 12 names: nn-functional --
     # -- end nn-functional --
     # -- issue 12 names: nn-layers --
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Embedding",
+    "GroupNorm",
+    "LayerNorm",
+    "MultiheadAttention",
+    "RMSNorm",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     # -- end nn-layers --
     "MLP",
     "BCELoss",

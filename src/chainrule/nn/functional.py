@@ -29,6 +29,18 @@ _REDUCTIONS = ("mean", "sum", "none")
 # -- issue 12 re-exports: nn-functional --
 # -- end nn-functional --
 # -- issue 12 re-exports: nn-layers --
+# isort: split
+from chainrule.nn.functional_layers import (  # noqa: E402, F401
+    batch_norm,
+    embedding,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    rms_norm,
+    scaled_dot_product_attention,
+)
+
+# isort: split
 # -- end nn-layers --
 
 
