@@ -323,8 +323,10 @@ class Clamp(Primitive):
             gx = dual.where(x >= lo, gx, 0.0)
         if hi is not None:
             gx = dual.where(x <= hi, gx, 0.0)
-        g_lo = dual.where(x < lo, g, 0.0) if need_lo else None  # a bound that clipped x owns g
-        g_hi = dual.where(x > hi, g, 0.0) if need_hi else None
+        # a bound that clipped x owns g; where lo > hi every element is hi, so hi owns it (torch)
+        both = lo is not None and hi is not None
+        g_lo = dual.where((x < lo) & (lo < hi) if both else x < lo, g, 0.0) if need_lo else None
+        g_hi = dual.where((x > hi) | (hi < lo) if both else x > hi, g, 0.0) if need_hi else None
         return gx, g_lo, g_hi
 
 
