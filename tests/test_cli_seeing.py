@@ -32,15 +32,16 @@ def test_explain_prints_the_ledger(capsys) -> None:
     assert main(["explain", EXPR, "--at", AT, "--wrt", "a1,a2,a3"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Backward ledger for L = 0.6094 (7 nodes")
-    assert "v1 = Mul(alpha, a1)" in out and f"dL/da1 = {DF_DA1:.4g}" in out
-    assert "dL/dx" not in out  # x and alpha are constants here
+    # the teaching view (a small graph): the course's formulas and grad_ names
+    assert "v1 = alpha * a1" in out and f"grad_a1 = {DF_DA1:.4g}" in out
+    assert "grad_x" not in out  # x and alpha are constants here
 
 
 def test_explain_formats(capsys) -> None:
     assert main(["explain", EXPR, "--at", AT, "--format", "markdown"]) == 0
     md = capsys.readouterr().out
     assert md.startswith("**Backward ledger for L") and "| # | node |" in md
-    assert "- dL/dalpha = " in md  # every variable requires grad without --wrt
+    assert "- grad_alpha = " in md  # every variable requires grad without --wrt
     assert main(["explain", EXPR, "--at", AT, "--format", "latex"]) == 0
     tex = capsys.readouterr().out
     assert tex.startswith("\\begin{align*}") and tex.rstrip().endswith("\\end{align*}")

@@ -145,7 +145,7 @@ def test_explain_with_shape_draws_the_matrix_and_says_so(capsys) -> None:
     W = np.array(ast.literal_eval(err.strip().removeprefix("random values for W=")))
     assert W.shape == (2, 3)  # the ledger is of these values
     assert out.startswith(f"Backward ledger for L = {(W @ [1, 2, 3]).sum():.4g} ")
-    assert "dL/dW = " in out and "dL/dx" not in out
+    assert "grad_W = " in out and "grad_x" not in out
     again = _run(argv, capsys)
     other = _run([*argv, "--seed", "1"], capsys)
     assert again[2] == err and other[2] != err  # the seed decides the drawn values

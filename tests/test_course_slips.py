@@ -43,8 +43,12 @@ def test_the_solution_as_written_does_not_hold_and_names_every_variable_it_touch
     rows = {m.index[0] for m in given.mismatches if m.wrt in ("W2", "b2")}
     assert rows == set(range(slips.Z, slips.M))
     assert all(m.claimed == 0.0 for m in given.mismatches if m.wrt in ("W2", "b2"))
-    assert "0 times the right value" in report.hints["W2"]
-    assert "0 times the right value" in report.hints["b2"]
+    # named for what it is: the sum over l stops at Z = 3 where o has M = 5 entries
+    short = (
+        f"a sum that stops short, its index running to {slips.Z} where it should run to {slips.M}"
+    )
+    assert f"0 in rows {slips.Z}..{slips.M - 1} of {slips.M}: {short}" in report.hints["W2"]
+    assert f"0 in entries {slips.Z}..{slips.M - 1} of {slips.M}: {short}" in report.hints["b2"]
 
 
 def test_the_index_slip_alone_is_named_a_wrong_index_of_z(slips):

@@ -136,7 +136,7 @@ def test_unrecorded_graph_shows_leaves_and_rules_but_no_intermediate_values() ->
     f.backward()  # frees the saved values: without a record the rule is shown instead
     g = cr.viz.draw(f)
     label = next(e.label for e in g.edges if (e.src, e.dst) == (ids["v5"], ids["v6"]))
-    assert label == "dσ(x)/dx = σ(x)(1 - σ(x))"
+    assert label == "dσ(v5)/dv5 = σ(v5)(1 - σ(v5))"  # the rule, with the operands' names
 
 
 def test_large_tensors_are_summarised_and_small_jacobians_shown() -> None:
@@ -145,7 +145,9 @@ def test_large_tensors_are_summarised_and_small_jacobians_shown() -> None:
         s = cr.softmax(w[0, :3], dim=0, beta=2.0)
         y = (w * 2).sum() + s[0]
     g = cr.viz.draw(y, names={"W": w, "s": s})
-    assert "shape (10, 10): mean" in g.node("W").label
+    assert "value (10, 10) in [" in g.node("W").label  # a heat map, its shape and range beside
+    flat = cr.viz.draw(y, names={"W": w, "s": s}, heatmaps=False)
+    assert "shape (10, 10): mean" in flat.node("W").label
     node_s = g.node("s")
     assert node_s.label.splitlines()[0].endswith("; dim=0, beta=2.0)")
     jac = next(e.local for e in g.edges if e.dst == node_s.id)

@@ -93,11 +93,14 @@ def test_a_matrix_larger_than_max_grid_gets_the_summary_with_its_shape() -> None
     big.name = "big"
     loss = (big * big).sum()
     loss.backward(retain_graph=True)
-    g = cr.viz.draw(loss, max_elements=100)  # even when it has few enough entries for a list
+    # even when it has few enough entries for a list (heat maps off: see test_viz_heatmaps)
+    g = cr.viz.draw(loss, max_elements=100, heatmaps=False)
     node = g.node("big")
     assert node.html is None and node.id not in dot_labels(g.source)
     assert "value shape (7, 7): mean 24, min 0, max 48" in node.label
     assert "grad shape (7, 7): mean 48, min 0, max 96" in node.label
+    heat = cr.viz.draw(loss, max_elements=100).node("big")  # the default: a thumbnail
+    assert "value (7, 7) in [0, 48]" in heat.label and "BGCOLOR" in (heat.html or "")
     # the same tensor within a larger max_grid is a grid
     wide = cr.viz.draw(loss, max_grid=(7, 7)).node("big")
     assert wide.html is not None
@@ -149,7 +152,7 @@ def ledger_2x3() -> cr.viz.Ledger:
     c.name = "C"
     with cr.viz.record():
         loss = (w * c).sum()
-    return cr.explain(loss)
+    return cr.explain(loss, teaching=False)  # the full view's notation (dL/dW)
 
 
 def test_ledger_table_writes_grids_as_aligned_rows() -> None:
@@ -158,12 +161,12 @@ def test_ledger_table_writes_grids_as_aligned_rows() -> None:
     lines = text.splitlines()
     row = lines.index(next(x for x in lines if x.startswith("2  v1 = Mul(W, C)")))
     assert lines[row] == (
-        "2  v1 = Mul(W, C)              [   2  -1  -0.5]  [1  1  1]  W      d(a*b)/da = b"
-        "        [2  0.5  -1]  [2  0.5  -1]"
-    )
+        "2  v1 = Mul(W, C)              [   2  -1  -0.5]  [1  1  1]  W      d(W*C)/dW = C  "
+        "        [2  0.5  -1]  dL/dW = dL/dv1 ⊙ C  [1  1  1] ⊙ [2  0.5  -1] = [2  0.5  -1]"
+    )  # the rule with the operands' names; the product as a grid equation
     assert lines[row + 1] == (
-        "                               [0.25   3    -4]  [1  1  1]"
-        "                              [1    1   4]  [1    1   4]"
+        "                               [0.25   3    -4]  [1  1  1]                         "
+        "       [1    1   4]                      [1  1  1]   [1    1   4]   [1    1   4]"
     )
 
 
@@ -171,7 +174,8 @@ def test_ledger_markdown_writes_grids_as_rows_and_fenced_blocks() -> None:
     md = ledger_2x3().markdown()
     assert (
         "| 2 | `v1 = Mul(W, C)` | [   2  -1  -0.5]<br>[0.25   3    -4] | [1  1  1]<br>[1  1  1] "
-        "| W | `d(a*b)/da = b` | [2  0.5  -1]<br>[1    1   4] | [2  0.5  -1]<br>[1    1   4] |"
+        "| W | `d(W*C)/dW = C` | [2  0.5  -1]<br>[1    1   4] | `dL/dW = dL/dv1 ⊙ C` "
+        "| [1  1  1] ⊙ [2  0.5  -1] = [2  0.5  -1]<br>[1  1  1]   [1    1   4]   [1    1   4] |"
     ) in md.splitlines()
     assert "-\n\n  ```text\n  dL/dW = [2  0.5  -1]\n          [1    1   4]\n  ```\n" in md
 
@@ -179,11 +183,13 @@ def test_ledger_markdown_writes_grids_as_rows_and_fenced_blocks() -> None:
 def test_ledger_latex_writes_grids_as_bmatrix() -> None:
     tex = ledger_2x3().latex()
     assert (
-        r"\frac{\partial L}{\partial W} &= \frac{\partial L}{\partial v_{1}}\,"
-        r"\frac{\partial v_{1}}{\partial W} = \begin{bmatrix}1 & 1 & 1 \\ 1 & 1 & 1\end{bmatrix}"
-        r" \cdot \begin{bmatrix}2 & 0.5 & -1 \\ 1 & 1 & 4\end{bmatrix}"
+        r"\frac{\partial L}{\partial W} &= \frac{\partial L}{\partial v_{1}} \odot C = "
+        r"\begin{bmatrix}1 & 1 & 1 \\ 1 & 1 & 1\end{bmatrix}"
+        r" \odot \begin{bmatrix}2 & 0.5 & -1 \\ 1 & 1 & 4\end{bmatrix}"
         r" = \begin{bmatrix}2 & 0.5 & -1 \\ 1 & 1 & 4\end{bmatrix}"
-    ) in tex
+        r" && \text{Mul: } \frac{\partial v_{1}}{\partial W} = C"
+    ) in tex  # gradient formula and numbers, then the local partial in its own column
+    assert r"{v_{1}}_j" in tex  # a named operand with an index: no double subscript
     assert ledger_format.latex_value(np.array(C_2x3)) == (
         r"\begin{bmatrix}2 & 0.5 & -1 \\ 1 & 1 & 4\end{bmatrix}"
     )
@@ -204,7 +210,7 @@ def test_grid_equations_put_fan_out_sums_side_by_side() -> None:
     w.name = "W"
     with cr.viz.record():
         loss = (w * w + w).sum()
-    text = cr.explain(loss).table()
+    text = cr.explain(loss, teaching=False).table()
     assert (
         "  dL/dW = [1  1] (#2) + [  1  -2] (#3) + [  1  -2] (#3) = [3  -3]  (fan-out: summed)\n"
         "          [1  1]        [0.5   3]        [0.5   3]        [2   7]\n"

@@ -37,10 +37,12 @@ def test_teaching_view_hides_the_reshape_and_joins_its_neighbours() -> None:
 
     g = cr.viz.draw(loss, names=names)  # small graph: the teaching view by default
     assert "Reshape" not in _ops(g) and "Reshape" not in g.source
-    assert len(g.nodes) == len(full.nodes) - 1
+    assert len(g.nodes) == len(full.nodes) - 1 + 1  # no reshape; the target c is drawn
+    assert g.node("c").kind == "const" and g.node("c").value.tolist() == [1]
     o, loss_node = g.node("o"), g.node("CrossEntropy")
-    assert [e.src for e in g.edges_into(loss_node.id)] == [o.id]  # o feeds the loss directly
-    assert "CrossEntropy(o;" in loss_node.label  # named o, not the hidden reshape's v-name
+    # o feeds the loss directly, and the target c beside it
+    assert [e.src for e in g.edges_into(loss_node.id)] == [o.id, g.node("c").id]
+    assert "CrossEntropy(o, c)" in loss_node.label  # named o, not the hidden reshape's v-name
     assert f"{o.id} -> {loss_node.id}" in g.source
 
 

@@ -4,7 +4,6 @@ magnitudes, extreme beta when the function takes one)."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +13,9 @@ from chainrule.autograd.finite_differences import NOT_FINITE, Differences, centr
 from chainrule.autograd.grad import grad
 from chainrule.check.activations import Activation, activations
 from chainrule.check.hints import guess_mistake
+from chainrule.check.inputs import Inputs as _Inputs
+from chainrule.check.inputs import accepts as _accepts
+from chainrule.check.kinks import KINK, kink_note
 from chainrule.check.report import Mismatch, PointResult, Report
 from chainrule.modes import enable_grad, no_grad
 from chainrule.tensor import Tensor
@@ -22,91 +24,6 @@ from chainrule.viz.format import format_value, number
 BETAS = (10.0, 0.1)  # extreme temperatures tried when the function takes `beta`
 LARGE = 50.0  # scale of the large-magnitude points
 RETRIES = 10  # draws of a random point before reporting it as not differentiable
-
-
-# -- inputs: names, values, calls ----------------------------------------------------------------
-class _Inputs:
-    """The point a function is evaluated at: names, float64 values, and how to call fn."""
-
-    def __init__(self, fn: Callable, inputs: Any) -> None:
-        if isinstance(inputs, Mapping):
-            self.keyword, items = True, list(inputs.items())
-        else:
-            inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-            try:
-                params = [
-                    p.name
-                    for p in inspect.signature(fn).parameters.values()
-                    if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                ]
-            except (TypeError, ValueError):
-                params = []
-            names = [params[i] if i < len(params) else f"x{i}" for i in range(len(inputs))]
-            self.keyword, items = False, list(zip(names, inputs, strict=True))
-        self.names = [n for n, _ in items]
-        self.scalar = {n: isinstance(v, (int, float)) and not isinstance(v, bool) for n, v in items}
-        self.tensor = {n: isinstance(v, Tensor) for n, v in items}
-        self.values = {n: _array(v) for n, v in items}
-
-    def call(
-        self,
-        fn: Callable,
-        values: Mapping[str, Any],
-        wrt: Sequence[str],
-        extra: dict,
-        leaves: dict | None = None,
-    ) -> Any:
-        """fn at `values`: wrt inputs as float64 tensors (requiring grad and put in `leaves` when
-        `leaves` is given), other numbers as Python numbers, arrays as tensors."""
-        args: dict[str, Any] = {}
-        for n in self.names:
-            v = values[n]
-            if n in wrt:
-                args[n] = Tensor._make(np.array(v, dtype=np.float64), leaves is not None)
-                if leaves is not None:
-                    leaves[n] = args[n]
-            elif self.scalar[n]:
-                args[n] = float(v)
-            else:
-                args[n] = Tensor._make(np.array(v))
-        return self._apply(fn, args, extra)
-
-    def call_as_given(self, fn: Callable, values: Mapping[str, Any], extra: dict) -> Any:
-        """fn at `values`, each input of the kind it was given as (number, array or tensor), so
-        a hand gradient may be written with NumPy or with chainrule."""
-        args: dict[str, Any] = {}
-        for n in self.names:
-            v = values[n]
-            if self.scalar[n]:
-                args[n] = float(v)
-            elif self.tensor[n]:
-                args[n] = Tensor._make(np.array(v))
-            else:
-                args[n] = np.array(v)
-        return self._apply(fn, args, extra)
-
-    def _apply(self, fn: Callable, args: dict[str, Any], extra: dict) -> Any:
-        if self.keyword:
-            return fn(**args, **extra)
-        return fn(*(args[n] for n in self.names), **extra)
-
-
-def _array(v: Any) -> np.ndarray:
-    if isinstance(v, Tensor):
-        v = v.detach()._data
-    a = np.asarray(v)
-    if a.dtype.kind in "fb" or (a.dtype.kind in "iu" and a.ndim == 0):
-        return a.astype(np.float64)
-    return a  # integer arrays (class indices) stay integers
-
-
-def _accepts(fn: Callable, name: str, var_keyword: bool = False) -> bool:
-    """True when fn has a parameter `name` (or, with var_keyword, takes **kwargs)."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == name or (var_keyword and p.kind is p.VAR_KEYWORD) for p in params)
 
 
 # -- derivation ----------------------------------------------------------------------------------
@@ -254,6 +171,9 @@ def _check_point(
         if differences.problem is not None:
             entry, why = differences.problem
             result.skipped = _not_differentiable(values, names, (n, entry), why)
+            if why.startswith(KINK):  # say which convention the hand formula takes there
+                note = kink_note(point, fn, my_grad, values, names, extra, n, entry, f0)
+                result.skipped += f"; {note}" if note else ""
             return result, None
         numerical.append(differences.numerical)
     if not all(np.isfinite(a).all() for a in autodiff):

@@ -26,12 +26,13 @@ def guess_mistake(
     values: Mapping[str, Any],
     found: Callable[[], list[Activation]] = list,
 ) -> str | None:
-    """A guess at the mistake (transpose, sign, a constant factor, a missing -1_c, a wrong
-    index, a missing sigma'(u), alpha and 1 - alpha swapped, a dropped ReLU mask), or None.
+    """A guess at the mistake (transpose, sign, a constant factor, a missing -1_c, a sum that
+    stops short, a wrong index, a missing sigma'(u), alpha and 1 - alpha swapped, a dropped ReLU
+    mask), or None.
     `found()` lists the function's sigmoids and ReLUs (computed only when a guess needs them)."""
     if c.ndim == 2 and c.shape[0] == c.shape[1] and close(c.T, a):
         return TRANSPOSED
-    for guess in (_missing_one_hot, _wrong_index):
+    for guess in (_missing_one_hot, _stops_short, _wrong_index):
         hint = guess(c, a, bad, values)
         if hint is not None:
             return hint
@@ -139,6 +140,36 @@ def _one_hot_text(name: str, t: np.ndarray, where: str, scale: float) -> str:
         f"yours differs only at the class {where} {name} = {classes}, by exactly the upstream "
         f"factor{per}: a missing -1_c in grad_o = softmax(o) - 1_c?"
     )
+
+
+def _stops_short(
+    c: np.ndarray, a: np.ndarray, bad: np.ndarray, values: Mapping[str, Any]
+) -> str | None:
+    """A sum over an index range that ends too early (000 Ex3 Q2: l = 1..Z where o has M
+    entries): along one axis, yours is right up to some index and 0 from there on, where the
+    right values are not."""
+    if c.ndim == 0 or not bad.any():
+        return None
+    words = ("entry", "entries") if c.ndim == 1 else ("row", "rows")
+    for axis in range(min(c.ndim, 2)):
+        if c.ndim == 2 and axis == 1:
+            words = ("column", "columns")
+        moved_bad = np.asarray(np.moveaxis(bad, axis, 0).reshape(c.shape[axis], -1).any(axis=1))
+        n = moved_bad.size
+        first = int(np.argmax(moved_bad))
+        if first == 0 or not moved_bad[first:].all():
+            continue  # the differing part must be a tail, with a right part before it
+        tail = np.moveaxis(c, axis, 0)[first:]
+        if not np.all(tail == 0):
+            continue
+        sized = [k for k, v in values.items() if np.ndim(v) >= 1 and np.shape(v)[0] == first]
+        why = f" ({first} is the length of {sized[0]})" if sized else ""
+        return (
+            f"yours is right in {words[1]} 0..{first - 1} and 0 in {words[1]} {first}..{n - 1} "
+            f"of {n}: a sum that stops short, its index running to {first}{why} where it should "
+            f"run to {n}?"
+        )
+    return None
 
 
 def _wrong_index(

@@ -90,6 +90,14 @@ class Linear(Primitive):
         x=("dL/dx = g W", G % "x" + " = g\\,W"),
         weight=("dL/dW = g^T x", G % "W" + " = g^{\\top} x"),
         bias=("dL/db = Σ_n g", G % "b" + " = \\sum_n g_n"),
+        symbols={"W": "weight", "b": "bias"},
+        # one sample, as the course writes it: column vectors, y = W x + b
+        vector={
+            "x": ("dL/dx = W^T g", G % "x" + " = W^{\\top} g"),
+            "weight": ("dL/dW = g x^T", G % "W" + " = g\\,x^{\\top}"),
+            "bias": ("dL/db = g", G % "b" + " = g"),
+        },
+        vector_forward=("y = W x + b", "y = W x + b"),
     )
 
     @staticmethod

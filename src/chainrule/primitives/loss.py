@@ -33,13 +33,14 @@ class CrossEntropy(Primitive):
     weights w; ignored rows get exactly 0."""
 
     rule = Rule(
-        "seed 000 Ex3 Q1: softmax cross-entropy",
+        "seed 000 Ex3 Q1: softmax cross-entropy (the mean over N samples divides by N)",
         "L = -ln softmax(o)_c (mean over samples)",
         r"L = -\ln \mathrm{softmax}(o)_c",
         logits=(
-            "dL/do = softmax(o) - onehot(c) (/N for the mean)",
+            "dL/do = softmax(o) - 1_c",
             G % "o" + r" = \mathrm{softmax}(o) - \mathbf{1}_{c}",
         ),
+        symbols={"L": "out", "o": "logits", "c": "target"},
     )
 
     @staticmethod
@@ -98,6 +99,7 @@ class BinaryCrossEntropyWithLogits(Primitive):
         r"L = -y f + \ln(1 + e^{f})",
         logits=("dL/df = σ(f) - y", G % "f" + r" = \sigma(f) - y"),
         target=("dL/dy = -f", G % "y" + " = -f"),
+        symbols={"L": "out", "f": "logits", "y": "target"},
     )
 
     @staticmethod
@@ -132,6 +134,7 @@ class BinaryCrossEntropy(Primitive):
         r"L = -\left(y \ln p + (1 - y)\ln(1 - p)\right)",
         p=("dL/dp = (p - y) / (p (1 - p))", G % "p" + r" = \frac{p - y}{p\,(1 - p)}"),
         y=("dL/dy = ln(1 - p) - ln p", G % "y" + r" = \ln(1 - p) - \ln p"),
+        symbols={"L": "out"},
     )
 
     @staticmethod

@@ -21,7 +21,13 @@ class Rule:
     """words: the rule in a sentence; forward: y = ... (text and LaTeX); partials: one entry per
     differentiable input, keyed by forward's argument name, holding (text, LaTeX); vjp: for a
     rule whose partial is a Jacobian (softmax), dL/d(input) with the upstream gradient g
-    applied, which is what the module drawing prints (the Jacobian does not simplify by itself).
+    applied, which is what the module drawing prints (the Jacobian does not simplify by itself);
+    symbols: the letters the texts use for an argument when they are not its name (Linear writes
+    W for `weight`), "out" standing for the output (`y` is the output unless an argument is
+    called y; a loss writes L for its own output); vector: the partials in the course's
+    column-vector notation, used when the first input is one sample (a vector), with
+    vector_forward the forward formula in that notation (text, LaTeX). The ledger and the
+    drawings write the texts with the names the user gave the tensors (`chainrule.viz.notation`).
 
     >>> r = Rule("sine's derivative is cosine", "y = sin(x)", r"y = \\sin x",
     ...          x=("d sin(x)/dx = cos(x)", r"\\frac{d \\sin x}{dx} = \\cos x"))
@@ -34,6 +40,9 @@ class Rule:
     latex: str
     partials: dict[str, tuple[str, str]] = field(default_factory=dict)
     vjp: dict[str, str] = field(default_factory=dict)
+    symbols: dict[str, str] = field(default_factory=dict)
+    vector: dict[str, tuple[str, str]] = field(default_factory=dict)
+    vector_forward: tuple[str, str] | None = None
 
     def __init__(
         self,
@@ -42,6 +51,9 @@ class Rule:
         latex: str,
         *,
         vjp: Mapping[str, str] | None = None,
+        symbols: Mapping[str, str] | None = None,
+        vector: Mapping[str, tuple[str, str]] | None = None,
+        vector_forward: tuple[str, str] | None = None,
         **partials: tuple[str, str],
     ) -> None:
         # Keyword partials read like the derivative they state (x=..., weight=...); frozen, so
@@ -51,6 +63,9 @@ class Rule:
         object.__setattr__(self, "latex", latex)
         object.__setattr__(self, "partials", dict(partials))
         object.__setattr__(self, "vjp", dict(vjp or {}))
+        object.__setattr__(self, "symbols", dict(symbols or {}))
+        object.__setattr__(self, "vector", dict(vector or {}))
+        object.__setattr__(self, "vector_forward", vector_forward)
 
     def summary(self) -> str:
         """The one line a primitive's docstring opens with: the formula and its derivatives."""

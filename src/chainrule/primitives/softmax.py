@@ -43,6 +43,14 @@ class Softmax(Primitive):
             "dp_j/dx_i = β p_i (δ_ij - p_j)",
             r"\frac{\partial p_j}{\partial x_i} = \beta\,p_i\,(\delta_{ij} - p_j)",
         ),
+        symbols={"p": "out"},
+        # one vector: the Jacobian as a matrix (rows p_j, columns x_i; symmetric)
+        vector={
+            "x": (
+                "dp/dx = β (diag(p) - p p^T)",
+                r"\frac{\partial p}{\partial x} = \beta\,(\mathrm{diag}(p) - p\,p^{\top})",
+            )
+        },
     )
 
     @staticmethod

@@ -1,5 +1,6 @@
 """Seeing the chain rule: graph drawings, module views, recorded values, and training plots."""
 
+from chainrule.viz.factors import Factors
 from chainrule.viz.graph import Graph, GraphEdge, GraphNode, draw
 from chainrule.viz.ledger import Ledger, explain
 from chainrule.viz.module_view import draw_module

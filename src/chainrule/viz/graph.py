@@ -37,13 +37,18 @@ import numpy as np
 
 from chainrule.tensor import Tensor
 from chainrule.viz.format import DEFAULT_GRID, MaxGrid, format_value, grid, shape_text
-from chainrule.viz.graph_labels import Line, dot_attrs, html_label, plain_label, quote
+from chainrule.viz.graph_labels import (
+    HeatMap,
+    Line,
+    dot_attrs,
+    heat_caption,
+    html_label,
+    plain_label,
+    quote,
+)
+from chainrule.viz.notation import Notation, named_term
 from chainrule.viz.recording import ELEMENTWISE, local_factors
-from chainrule.viz.rules import partial_for
-from chainrule.viz.walk import GraphWalk, Key, edge_key, node_key
-
-TEACHING_MAX_NODES = 40
-"""Graphs with at most this many boxes are drawn in the teaching view unless told otherwise."""
+from chainrule.viz.walk import TEACHING_MAX_NODES, GraphWalk, Key, edge_key, node_key
 
 STYLES: dict[str, dict[str, str]] = {
     "op": {"shape": "box", "style": "rounded,filled", "fillcolor": "#dbe9f6"},
@@ -186,6 +191,7 @@ def draw(
     max_grid: MaxGrid = DEFAULT_GRID,
     teaching: bool | None = None,
     show_dtype: bool = True,
+    heatmaps: bool = True,
 ) -> Graph:
     """The computational graph of `tensor` (see the module docstring for what is drawn).
 
@@ -195,6 +201,8 @@ def draw(
     `max_grid=None` writes every tensor of at most `max_elements` entries on one line instead.
     `teaching` (default: on for at most TEACHING_MAX_NODES boxes) hides order-keeping reshapes and
     one-element sums and shows this backward's gradients; `show_dtype=False` hides dtypes.
+    A tensor too large for a grid (or for `max_elements`) is drawn as a heat-map thumbnail with
+    its shape and range (`heatmaps=False`: a summary line instead; `max_grid=None` too).
 
     >>> import chainrule as cr
     >>> a = cr.tensor(2.0, requires_grad=True); a.name = "a"
@@ -215,8 +223,9 @@ def draw(
             raise TypeError(f"draw: names must be a mapping or a Module, got {type(names)}")
     walk = GraphWalk(tensor, names)
     if teaching is None:
-        boxes = len(walk.nodes) + len(walk.leaves) + len(walk.constants)
-        teaching = boxes <= TEACHING_MAX_NODES
+        teaching = walk.boxes() <= TEACHING_MAX_NODES
+    if teaching:
+        walk.teach()
     hidden = walk.passthrough() if teaching else {}
     for key, source in hidden.items():  # the hidden value is the one it hands on
         walk.names[key] = walk.names[source]
@@ -248,7 +257,12 @@ def draw(
         cells = grid(value, max_grid)
         if cells is not None:
             return caption, cells
-        return f"{caption} {format_value(value, max_elements, max_grid=max_grid)}", None
+        text = format_value(value, max_elements, max_grid=max_grid)
+        if heatmaps and max_grid is not None and text.startswith("shape "):
+            heat = HeatMap.of(value)  # too large for a grid: a thumbnail, shape and range
+            if heat is not None:
+                return heat_caption(caption, value), heat
+        return f"{caption} {text}", None
 
     def line_items(key: Key, shape: tuple, dtype: Any) -> list[Line]:
         lines: list[Line] = []
@@ -356,6 +370,7 @@ def _edges(
     fanout_of: Callable[[Key], int],
 ) -> list:
     edges: list[GraphEdge] = []
+    notation = Notation(walk.names[walk.root_key], course=walk.targets)  # course: teaching
     for node in walk.nodes:
         if node_key(node, 0) in hidden:
             continue
@@ -388,8 +403,9 @@ def _edges(
                     )
                 elif shown:
                     label = f"{caption} {format_value(local, max_elements, max_grid=max_grid)}"
-                else:
-                    label = partial_for(node.fn, i)[0]
+                else:  # the rule, with the operands' names: grad_W2 = grad_o z^T
+                    named = named_term(walk, node, i, notation)
+                    label = named.partial or named.gradient
             fan = fanout_of(hidden.get(key, key)) > 1
             attrs = dict(FANOUT_EDGE) if fan else {}
             edges.append(GraphEdge(ids[key], dst, i, label, factors[i], fan, attrs, html=html_text))

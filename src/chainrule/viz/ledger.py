@@ -29,11 +29,20 @@ from chainrule.autograd.grad import grad as autograd_grad
 from chainrule.function import Node
 from chainrule.tensor import Tensor
 from chainrule.viz import ledger_format
+from chainrule.viz.factors import factors_of
 from chainrule.viz.format import DEFAULT_GRID, MaxGrid
 from chainrule.viz.ledger_rows import LedgerRows, Row, Term, Total
-from chainrule.viz.recording import local_factors, vjp
-from chainrule.viz.rules import partial_for, rule_for
-from chainrule.viz.walk import GraphWalk, Key, edge_key, node_key
+from chainrule.viz.notation import (
+    Notation,
+    Superscript,
+    first_is_vector,
+    forward_text,
+    node_names,
+    term_text,
+)
+from chainrule.viz.recording import local_factors, recorded, vjp
+from chainrule.viz.rules import input_names, partial_for, rule_for
+from chainrule.viz.walk import TEACHING_MAX_NODES, GraphWalk, Key, edge_key, node_key
 
 
 class Ledger(LedgerRows):
@@ -83,14 +92,34 @@ def explain(
     names: Mapping[str, Tensor] | Any = None,
     gradient: Any = None,
     max_jacobian: int = 36,
-) -> Ledger:
+    *,
+    teaching: bool | None = None,
+    mode: str = "ledger",
+    superscript: Superscript = "W_1",
+) -> Any:
     """The backward ledger of `loss` (see the module docstring).
 
     Forward values of intermediate results appear when the graph was built inside
     `cr.viz.record()`; gradients and local derivatives appear either way. `names` maps names to
-    tensors (a Module gives its parameters); `gradient` is dL/dloss for a non-scalar loss.
+    tensors (a Module gives its parameters); `gradient` is dL/dloss for a non-scalar loss (the
+    rows then hold dL/d..., not d(loss)/d...). Each rule is written with the operands' names, as
+    the course writes it (`grad_W2 = grad_o z^T`), its local partial and the resulting gradient
+    in separate columns.
+
+    `teaching` (default: on for graphs of at most `TEACHING_MAX_NODES` boxes, the size of a graph
+    written out by hand) hides reshapes and one-element sums that keep values in order, and
+    default options, and lists each node's parameters before the value the chain continues
+    through (the course's order: grad_W2, grad_b2, then grad_z).
+
+    `superscript` writes layer numbers in LaTeX as W_{2} ("W_1") or, as the seeds do, W^{(2)}
+    ("W^{(1)}").
+
+    `mode="factors"` returns `Factors` instead: each leaf's gradient as the product of its chain
+    of local Jacobians (`chainrule.viz.factors`).
     Call it before `loss.backward()` (or after `backward(retain_graph=True)`): it needs the graph.
     """
+    if mode not in ("ledger", "factors"):
+        raise ValueError(f"explain: mode must be 'ledger' or 'factors', got {mode!r}")
     if not isinstance(loss, Tensor):
         raise TypeError(f"explain: expected a Tensor, got {type(loss).__name__}")
     if loss.grad_fn is None:
@@ -101,6 +130,13 @@ def explain(
     if names is not None and not isinstance(names, Mapping) and hasattr(names, "named_parameters"):
         names = dict(names.named_parameters())
     walk = GraphWalk(loss, names)
+    if teaching is None:
+        teaching = walk.boxes() <= TEACHING_MAX_NODES
+    if teaching:
+        walk.teach()
+    hidden = walk.passthrough() if teaching else {}
+    for key, source in hidden.items():  # a hidden value is called by the one it hands on
+        walk.names[key] = walk.names[source]
     order: list[Node] = []
     upstream: dict[Node, list] = {}
     hooks = []
@@ -146,49 +182,109 @@ def explain(
         walk.names[key]: (None if g is None else g._data)
         for key, g in zip(walk.leaves, results, strict=True)
     }
-    rows, parts = _rows(walk, order, upstream, max_jacobian)
+    root = walk.names[walk.root_key]
+    # given dL/droot, the rows hold gradients of L (the loss behind the root), not of the root
+    wrt = "L" if gradient is not None else root
+    # grad_W2 in the teaching view, else dL/dW2
+    notation = Notation(wrt, course=teaching, superscript=superscript)
+    if mode == "factors":
+        return factors_of(walk, order, upstream, gradients, notation, hidden, max_jacobian)
+    rows, parts = _rows(walk, order, upstream, max_jacobian, notation, hidden, gradient is None)
     totals = [
         Total(walk.names[key], parts.get(key, []), gradients[walk.names[key]], True)
         for key in walk.leaves
     ]
     # the root's value is always known; intermediate ones only when recorded
     recorded = all(walk.values.get(node_key(n, 0)) is not None for n in walk.nodes[:-1])
-    return Ledger(walk.names[walk.root_key], loss._data, rows, totals, gradients, recorded)
+    ledger = Ledger(root, loss._data, rows, totals, gradients, recorded, wrt, teaching)
+    ledger.superscript = superscript
+    return ledger
 
 
-def _rows(walk: GraphWalk, order: list[Node], upstream: dict, max_jacobian: int) -> tuple:
+def _rows(
+    walk: GraphWalk,
+    order: list[Node],
+    upstream: dict,
+    max_jacobian: int,
+    notation: Notation,
+    hidden: Mapping[Key, Key],
+    unit_root: bool,
+) -> tuple:
     parts: dict[Key, list[tuple[int, Any]]] = {}
     rows: list[Row] = []
-    for step, node in enumerate(order, start=1):
-        grads = upstream[node]
+    step = 0
+    for node in order:
         key = node_key(node, 0)
-        shape, dtype = walk.meta.get(key, (np.shape(grads[0]), np.asarray(grads[0]).dtype))
-        contributions = vjp(node, grads) or (None,) * len(node.next_edges)
-        factors = local_factors(node, tuple(shape), dtype, max_jacobian)
-        rule = rule_for(node.fn)
-        row = Row(
-            step=step,
-            output=walk.names[key],
-            call=walk.call(node),
-            op=node.fn.__name__,
-            words=rule.words,
-            value=walk.values.get(key),
-            upstream=grads[0] if node.n_outputs == 1 else grads,
-            forward=rule.forward,
-            upstream_parts=parts.get(key, []) if walk.fanout(key) > 1 else [],
-        )
-        for i, edge in enumerate(node.next_edges):
-            if edge is None:
-                continue
-            in_key = edge_key(edge)
-            text, latex = partial_for(node.fn, i)
-            g = contributions[i]
-            row.terms.append(
-                Term(
-                    walk.label(in_key), in_key, text, latex, walk.values.get(in_key), factors[i], g
-                )
-            )
-            if g is not None:
-                parts.setdefault(in_key, []).append((step, g))
-        rows.append(row)
+        if key in hidden:
+            continue
+        step += 1
+        rows.append(_row(walk, node, step, upstream, max_jacobian, notation, hidden, unit_root))
+        if walk.fanout(key) > 1:
+            rows[-1].upstream_parts = parts.get(key, [])
+        for term in rows[-1].terms:
+            if term.gradient is not None:
+                parts.setdefault(term.key, []).append((step, term.gradient))
     return rows, parts
+
+
+def _row(
+    walk: GraphWalk,
+    node: Node,
+    step: int,
+    upstream: dict,
+    max_jacobian: int,
+    notation: Notation,
+    hidden: Mapping[Key, Key],
+    unit_root: bool,
+) -> Row:
+    grads = upstream[node]
+    key = node_key(node, 0)
+    shape, dtype = walk.meta.get(key, (np.shape(grads[0]), np.asarray(grads[0]).dtype))
+    contributions = vjp(node, grads) or (None,) * len(node.next_edges)
+    factors = local_factors(node, tuple(shape), dtype, max_jacobian)
+    rule = rule_for(node.fn)
+    args = input_names(node.fn)
+    arg_names = node_names(walk, node)
+    rec = recorded(node)
+    vector = first_is_vector(node)  # one sample: the course's column-vector form
+    out = walk.names[key]
+    formula, formula_latex = forward_text(
+        node.fn, arg_names, out, vector=vector, superscript=notation.superscript
+    )
+    row = Row(
+        step=step,
+        output=out,
+        call=walk.call(node),
+        op=node.fn.__name__,
+        words=rule.words,
+        value=walk.values.get(key),
+        upstream=grads[0] if node.n_outputs == 1 else grads,
+        forward=rule.forward,
+        upstream_parts=[],
+        formula=formula,
+        formula_latex=formula_latex,
+        inputs={} if rec is None else dict(zip(args, rec.args, strict=False)),
+    )
+    scalar = int(np.prod(shape)) == 1
+    unit = unit_root and key == walk.root_key
+    for i, edge in enumerate(node.next_edges):
+        if edge is None:
+            continue
+        in_key = edge_key(edge)
+        in_key = hidden.get(in_key, in_key)
+        text, latex = partial_for(node.fn, i)
+        g = contributions[i]
+        in_shape = walk.meta.get(in_key, (None,))[0]
+        if g is not None and in_shape is not None and np.size(g) == int(np.prod(in_shape)):
+            g = np.reshape(g, in_shape)  # a hidden reshape's gradient, in its source's shape
+        named = term_text(
+            node.fn, i, arg_names, out, notation, vector=vector, scalar=scalar, unit_upstream=unit
+        )
+        term = Term(walk.label(in_key), in_key, text, latex, walk.values.get(in_key), factors[i], g)
+        term.arg = args[min(i, len(args) - 1)] if args else f"x{i}"
+        term.partial, term.partial_latex = named.partial, named.partial_latex
+        term.gradient_formula, term.gradient_latex = named.gradient, named.gradient_latex
+        row.terms.append(term)
+    if walk.targets:  # teaching: the course's order, parameters, then where the chain goes on
+        row.terms.sort(key=lambda t: t.key[0] != "leaf")
+    return row

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.viz.format import DEFAULT_GRID, MaxGrid, format_value, grid, grid_lines, number
+from chainrule.viz.notation import Notation, latex_name
 from chainrule.viz.recording import ELEMENTWISE
 
 if TYPE_CHECKING:
@@ -25,12 +26,18 @@ def headers(root: str) -> tuple[str, ...]:
         "#",
         "node",
         "value",
-        f"d{root}/dvalue",
+        f"d{root}/dnode",
         "input",
-        "local rule",
+        "local partial",
         "local",
+        "gradient",
         f"d{root}/dinput",
     )
+
+
+def _grad(ledger: LedgerRows, name: str) -> str:
+    """How the ledger writes the gradient of `name`: grad_W2 for a loss L, df/da1 otherwise."""
+    return Notation(ledger.wrt, course=ledger.teaching).grad(name)
 
 
 NOT_RECORDED = (
@@ -71,13 +78,48 @@ def beside(*pieces: str) -> str:
     return "\n".join("".join(parts).rstrip() for parts in zip(*columns, strict=True))
 
 
-def _product(upstream: Any, term: Term, m: int, g: MaxGrid, times: str = " × ") -> str:
-    """dL/dinput, as `upstream × local = result` when all three are numbers (checkable)."""
+def _column(v: Any) -> Any:
+    return np.reshape(v, (-1, 1))
+
+
+def _outer_factors(row: Row, term: Term) -> tuple[Any, Any] | None:
+    """(g, v) when the gradient is the outer product g v^T of two vectors (grad_W2 = grad_o
+    z^T): Linear's weight, or the matrix of a matrix-vector product."""
+    other = {"Linear": ("weight", "x"), "Matmul": ("a", "b")}.get(row.op)
+    if other is None or term.arg != other[0] or term.gradient is None:
+        return None
+    v = row.inputs.get(other[1])
+    g = row.upstream
+    if v is None or np.ndim(v) != 1 or np.ndim(g) != 1 or np.ndim(term.gradient) != 2:
+        return None
+    return g, v
+
+
+def _elementwise(row: Row, term: Term) -> bool:
+    """upstream ⊙ local = gradient, all three vectors of one length (the ReLU mask)."""
+    if row.op not in ELEMENTWISE or term.gradient is None or term.local is None:
+        return False
+    shapes = {np.shape(row.upstream), np.shape(term.local), np.shape(term.gradient)}
+    return len(shapes) == 1 and 1 <= np.ndim(term.gradient) <= 2
+
+
+def _product(row: Row, term: Term, m: int, g: MaxGrid, times: str = " × ") -> str:
+    """dL/dinput with its numbers: `upstream × local = result` for numbers, `[g] [v] = [grid]`
+    for an outer product, `up ⊙ mask = result` for an elementwise rule on vectors."""
+    upstream = row.upstream
     if term.gradient is None:
         return "-"
     result = value_text(term.gradient, m, g)
     if _is_scalar(upstream) and _is_scalar(term.local) and _is_scalar(term.gradient):
         return f"{number(np.ravel(upstream)[0])}{times}{number(np.ravel(term.local)[0])} = {result}"
+    outer = _outer_factors(row, term)
+    if outer is not None and grid(term.gradient, g) is not None:
+        col, vec = outer
+        row_text = value_text(np.reshape(vec, (1, -1)), m, g)
+        return beside(value_text(_column(col), m, g), " ", row_text, " = ", result)
+    if _elementwise(row, term) and (np.size(term.gradient) <= m or grid(term.gradient, g)):
+        local = value_text(term.local, m, g)
+        return beside(value_text(upstream, m, g), " ⊙ ", local, " = ", result)
     return result
 
 
@@ -91,24 +133,25 @@ def _sum(lhs: str, parts: list[tuple[str, Any]], total: Any, m: int, g: MaxGrid)
     return beside(*pieces)
 
 
-def _fanout_note(row: Row, m: int, d: str, g: MaxGrid) -> str:
+def _fanout_note(ledger: LedgerRows, row: Row, m: int, g: MaxGrid) -> str:
     parts = [(f"from #{step}", grad) for step, grad in row.upstream_parts]
-    return _sum(f"{d}{row.output}", parts, row.upstream, m, g)
+    return _sum(_grad(ledger, row.output), parts, row.upstream, m, g)
 
 
-def _total_line(total: Any, m: int, d: str, g: MaxGrid) -> str:
+def _total_line(ledger: LedgerRows, total: Any, m: int, g: MaxGrid) -> str:
+    name = _grad(ledger, total.name)
     if total.total is None:
-        return f"{d}{total.name}: no gradient reaches it"
+        return f"{name}: no gradient reaches it"
     if len(total.parts) > 1:
         parts = [(f"#{step}", grad) for step, grad in total.parts]
-        return _sum(f"{d}{total.name}", parts, total.total, m, g)
-    return beside(f"{d}{total.name} = ", value_text(total.total, m, g))
+        return _sum(name, parts, total.total, m, g)
+    return beside(f"{name} = ", value_text(total.total, m, g))
 
 
 def _local_text(row: Row, term: Term, m: int, g: MaxGrid) -> str:
     """The local derivative: in full when small or elementwise, else the Jacobian's shape."""
     if term.local is None:
-        return "(see rule)"
+        return "-"  # the rule states the gradient itself
     if np.size(term.local) <= m or row.op in ELEMENTWISE or grid(term.local, g) is not None:
         return value_text(term.local, m, g)
     return f"Jacobian {np.shape(term.local)}"
@@ -119,9 +162,10 @@ def _cells(ledger: LedgerRows, m: int, g: MaxGrid) -> list[list[str]]:
     grid has one line per matrix row."""
     out = []
     for row in ledger.rows:
+        node = row.formula if ledger.teaching and row.formula else row.call
         head = [
             str(row.step),
-            f"{row.output} = {row.call}",
+            node if node.split(" = ")[0].startswith(row.output) else f"{row.output} = {node}",
             value_text(row.value, m, g),
             value_text(row.upstream, m, g),
         ]
@@ -129,19 +173,21 @@ def _cells(ledger: LedgerRows, m: int, g: MaxGrid) -> list[list[str]]:
         for k, term in enumerate(terms):
             left = head if k == 0 else ["", "", "", ""]
             if term is None:
-                out.append([*left, "", "", "", ""])
+                out.append([*left, "", "", "", "", ""])
             else:
                 local = _local_text(row, term, m, g)
-                product = _product(row.upstream, term, m, g)
-                out.append([*left, term.input, term.formula, local, product])
+                product = _product(row, term, m, g)
+                partial = term.partial if term.gradient_formula else term.formula
+                out.append(
+                    [*left, term.input, partial or "-", local, term.gradient_formula, product]
+                )
     return out
 
 
 def table(ledger: LedgerRows, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
     g = max_grid
     cells = _cells(ledger, m, g)
-    heads = headers(ledger.root)
-    d = f"d{ledger.root}/d"
+    heads = headers(ledger.wrt)
     widths = [
         max(len(h), *(len(x) for c in cells for x in c[i].split("\n"))) for i, h in enumerate(heads)
     ]
@@ -165,17 +211,23 @@ def table(ledger: LedgerRows, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> s
     i = 0
     for row in ledger.rows:
         if row.upstream_parts:
-            lines.append(_indent(_fanout_note(row, m, d, g), "    "))
+            lines.append(_indent(_fanout_note(ledger, row, m, g), "    "))
         for _ in row.terms or (None,):
             lines.append(line(cells[i]))
             i += 1
-    lines += ["", f"Gradients of {ledger.root}:"]
-    lines += [_indent(_total_line(t, m, d, g), "  ") for t in ledger.totals]
+    lines += ["", f"Gradients of {_of(ledger)}:"]
+    lines += [_indent(_total_line(ledger, t, m, g), "  ") for t in ledger.totals]
     lines += ["", "Rules used:"]
     lines += [f"  {op}: {forward}  ({words})" for op, words, forward in ledger.rules()]
     if not ledger.recorded:
         lines += ["", NOT_RECORDED]
     return "\n".join(lines)
+
+
+def _of(ledger: LedgerRows) -> str:
+    if ledger.wrt == ledger.root:
+        return ledger.root
+    return f"{ledger.wrt} (the gradient given is d{ledger.wrt}/d{ledger.root})"
 
 
 def _indent(text: str, lead: str) -> str:
@@ -195,8 +247,7 @@ def _md_item(text: str) -> str:
 
 def markdown(ledger: LedgerRows, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
     g = max_grid
-    heads = headers(ledger.root)
-    d = f"d{ledger.root}/d"
+    heads = headers(ledger.wrt)
     lines = [
         f"**Backward ledger for {ledger.root} = {format_value(ledger.value, m, max_grid=g)}** "
         f"({_nodes(len(ledger.rows))}, in the order backprop visits them)",
@@ -209,15 +260,16 @@ def markdown(ledger: LedgerRows, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -
     for row in ledger.rows:
         for _ in row.terms or (None,):
             c = cells[i]
-            c = [c[0], f"`{c[1]}`" if c[1] else "", *c[2:5], f"`{c[5]}`" if c[5] else "", *c[6:]]
+            code = [f"`{x}`" if x and x != "-" else x for x in (c[1], c[5], c[7])]
+            c = [c[0], code[0], *c[2:5], code[1], c[6], code[2], c[8]]
             lines.append("| " + " | ".join(_md(x) for x in c) + " |")
             i += 1
-    notes = [_fanout_note(r, m, d, g) for r in ledger.rows if r.upstream_parts]
+    notes = [_fanout_note(ledger, r, m, g) for r in ledger.rows if r.upstream_parts]
     if notes:
         lines += ["", "**Fan-out** (a value used several times gets the sum):", ""]
         lines += [_md_item(n) for n in notes]
-    lines += ["", f"**Gradients of {ledger.root}:**", ""]
-    lines += [_md_item(_total_line(t, m, d, g)) for t in ledger.totals]
+    lines += ["", f"**Gradients of {_of(ledger)}:**", ""]
+    lines += [_md_item(_total_line(ledger, t, m, g)) for t in ledger.totals]
     lines += ["", "**Rules used:**", ""]
     lines += [f"- `{op}`: `{_md(fwd)}` ({_md(words)})" for op, words, fwd in ledger.rules()]
     if not ledger.recorded:
@@ -226,38 +278,6 @@ def markdown(ledger: LedgerRows, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -
 
 
 # -- LaTeX ----------------------------------------------------------------------------------------
-_GREEK = {
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "theta",
-    "lambda",
-    "mu",
-    "sigma",
-    "tau",
-    "phi",
-    "omega",
-    "eta",
-    "rho",
-}
-
-
-def latex_name(name: str) -> str:
-    """a1 -> a_{1}, alpha -> \\alpha, W2 -> W_{2}, fc.weight -> \\mathrm{fc.weight}."""
-    match = re.fullmatch(r"([A-Za-z]+)_?(\d+(?:\.\d+)?)", name)
-    if match:
-        return f"{latex_name(match.group(1))}_{{{match.group(2)}}}"
-    if name in _GREEK:
-        return "\\" + name
-    if len(name) == 1 and name.isalpha():
-        return name
-    if re.fullmatch(r"-?\d+(\.\d+)?(e[-+]?\d+)?", name):
-        return name
-    return r"\mathrm{" + re.sub(r"([_{}$&#%])", r"\\\1", name) + "}"
-
-
 def latex_value(value: Any, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
     """A value in LaTeX: a number, a `bmatrix` (a matrix that fits `max_grid`, or a small
     vector as one row), else a text summary with the shape."""
@@ -289,9 +309,31 @@ def _d(root: str, name: str) -> str:
     return rf"\frac{{\partial {latex_name(root)}}}{{\partial {latex_name(name)}}}"
 
 
+def _latex_numbers(row: Row, term: Term, m: int, g: MaxGrid) -> str:
+    r"""The gradient's numbers: `up \cdot local = result` for numbers, `[g][v^T] = [grid]` for
+    an outer product, `up \odot mask = result` for an elementwise rule on vectors."""
+    result = latex_value(term.gradient, m, g)
+    up = latex_value(row.upstream, m, g)
+    if _is_scalar(row.upstream) and _is_scalar(term.local) and _is_scalar(term.gradient):
+        return rf"{up} \cdot {latex_value(term.local, m, g)} = {result}"
+    outer = _outer_factors(row, term)
+    if outer is not None:
+        col, vec = outer
+        left = latex_value(_column(col), m, g) + latex_value(np.reshape(vec, (1, -1)), m, g)
+        return f"{left} = {result}"
+    if _elementwise(row, term) and (np.size(term.gradient) <= m or grid(term.gradient, g)):
+        return rf"{up} \odot {latex_value(term.local, m, g)} = {result}"
+    return result
+
+
+def _rhs_latex(formula: str) -> str:
+    return formula.split(" = ", 1)[1] if " = " in formula else formula
+
+
 def latex(ledger: LedgerRows, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> str:
-    """An align* block: one line per (node, input) with the chain rule and its numbers."""
-    L = ledger.root
+    """An align* block: one line per (node, input): the gradient's formula with the operands'
+    names, its numbers, and (after &&) the local partial it was made from."""
+    notation = Notation(ledger.wrt, course=ledger.teaching, superscript=ledger.superscript)
     lines = [r"\begin{align*}"]
     body = []
     uses = Counter(t.key for r in ledger.rows for t in r.terms)  # >1: the value fans out
@@ -299,26 +341,26 @@ def latex(ledger: LedgerRows, m: int = 6, max_grid: MaxGrid = DEFAULT_GRID) -> s
         up = latex_value(row.upstream, m, max_grid)
         if row.upstream_parts:  # a value used several times: its gradient is the sum
             parts = " + ".join(latex_value(g, m, max_grid) for _, g in row.upstream_parts)
-            body.append(rf"{_d(L, row.output)} &= {parts} = {up} && \text{{fan-out: summed}}")
-        for term in row.terms:
-            local = (
-                latex_value(term.local, m, max_grid) if term.local is not None else r"\text{(rule)}"
+            body.append(
+                rf"{notation.grad_latex(row.output)} &= {parts} = {up} && \text{{fan-out: summed}}"
             )
-            lhs = _d(L, term.input)
+        for term in row.terms:
+            lhs = notation.grad_latex(term.input)
             if uses[term.key] > 1:
                 lhs += rf"\Big|_{{\#{row.step}}}"
-            chain = (
-                rf"{_d(L, row.output)}\,"
-                rf"\frac{{\partial {latex_name(row.output)}}}{{\partial {latex_name(term.input)}}}"
-            )
-            numbers = rf"{up} \cdot {local} = {latex_value(term.gradient, m, max_grid)}"
-            body.append(rf"{lhs} &= {chain} = {numbers} && \text{{{row.op}: }} {term.latex}")
+            if term.gradient is None:
+                continue
+            formula = _rhs_latex(term.gradient_latex) if term.gradient_latex else ""
+            numbers = _latex_numbers(row, term, m, max_grid)
+            rhs = f"{formula} = {numbers}" if formula else numbers
+            local = term.partial_latex or row.formula_latex or term.latex
+            body.append(rf"{lhs} &= {rhs} && \text{{{row.op}: }} {local}")
     for total in ledger.totals:
         if total.total is not None and len(total.parts) > 1:
             parts = " + ".join(latex_value(g, m, max_grid) for _, g in total.parts)
             body.append(
-                rf"{_d(L, total.name)} &= {parts} = {latex_value(total.total, m, max_grid)}"
-                r" && \text{fan-out: summed}"
+                rf"{notation.grad_latex(total.name)} &= {parts} = "
+                rf"{latex_value(total.total, m, max_grid)} && \text{{fan-out: summed}}"
             )
     lines.append(" \\\\\n".join(body))
     lines.append(r"\end{align*}")

@@ -8,12 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chainrule.viz.notation import Superscript
 from chainrule.viz.walk import Key
 
 
 @dataclass
 class Term:
-    """One input of a ledger row: its rule, local derivative and the gradient sent to it."""
+    """One input of a ledger row: its rule, local derivative and the gradient sent to it.
+
+    formula/latex: the primitive's rule as declared (its own letters); partial/gradient_formula
+    (and their LaTeX): the same with the operands' names, the local partial and the resulting
+    gradient (`chainrule.viz.notation`); arg: forward's name for this input."""
 
     input: str
     key: Key
@@ -22,6 +27,11 @@ class Term:
     value: Any
     local: Any
     gradient: Any
+    arg: str = ""
+    partial: str = ""
+    partial_latex: str = ""
+    gradient_formula: str = ""
+    gradient_latex: str = ""
 
 
 @dataclass
@@ -38,6 +48,9 @@ class Row:
     forward: str = ""
     upstream_parts: list[tuple[int, Any]] = field(default_factory=list)
     terms: list[Term] = field(default_factory=list)
+    formula: str = ""  # the forward with the operands' names: o = W2 z + b2
+    formula_latex: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)  # forward's argument name -> value
 
 
 @dataclass
@@ -62,10 +75,18 @@ class LedgerRows:
         totals: list[Total],
         gradients: dict[str, Any],
         recorded: bool,
+        wrt: str | None = None,
+        teaching: bool = False,
     ) -> None:
         self.root, self.value, self.rows, self.totals = root, value, rows, totals
         self.gradients = gradients
         self.recorded = recorded
+        # what the gradients are of: the root, or L when dL/droot was given (gradient=)
+        self.wrt = wrt or root
+        self.teaching = teaching
+        self.superscript: Superscript = (
+            "W_1"  # how LaTeX writes layer numbers (explain's superscript=)
+        )
 
     def row(self, output: str) -> Row:
         """The row of the node whose output is called `output`."""

@@ -22,10 +22,10 @@ from chainrule.nn.module import Module
 from chainrule.primitives.base import REGISTRY
 from chainrule.primitives.rules import Rule
 from chainrule.viz.graph import STYLES, Graph, GraphEdge, GraphNode
+from chainrule.viz.notation import Superscript  # how the k-th Linear's parameters are named
 
 Shape = str  # shapes are written as text: "(N, 8)" or "(32, 8)"
 Layout = Literal["pytorch", "course"]
-Superscript = Literal["W_1", "W^{(1)}", "none"]  # how the k-th Linear's parameters are named
 BACK_EDGE = {"style": "dashed", "color": "#c0392b", "fontcolor": "#c0392b", "constraint": "false"}
 
 

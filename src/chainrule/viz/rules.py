@@ -63,14 +63,36 @@ def partial_for(fn: type, i: int) -> tuple[str, str]:
 _SILENT = {"a", "b", "x", "xs", "g", "v", "p", "y", "logits", "target", "condition"}
 
 
-def attributes(fn: type, args: Any) -> list[str]:
-    """The op's non-tensor arguments as 'name=value', e.g. ['dim=1', 'beta=2.0'] for Softmax."""
+_DEFAULTS: dict[str, Any] = {
+    "ignore_index": -100,
+    "reduction": "mean",
+    "beta": 1.0,
+    "keepdim": False,
+    "correction": 1,
+}
+"""The public functions' defaults of attributes that primitives receive spelled out: the
+teaching view leaves them out of a call (`CrossEntropy(o)`, not `...; ignore_index=-100`)."""
+
+
+def attributes(fn: type, args: Any, hide_defaults: bool = False) -> list[str]:
+    """The op's non-tensor arguments as 'name=value', e.g. ['dim=1', 'beta=2.0'] for Softmax;
+    `hide_defaults` leaves out those equal to the public function's default."""
     names = input_names(fn)
     parts = []
     for i, value in enumerate(args):
         name = names[min(i, len(names) - 1)] if names else f"arg{i}"
         if value is None or hasattr(value, "shape") or name in _SILENT:
             continue
+        if hide_defaults and name in _DEFAULTS and _same(value, _DEFAULTS[name]):
+            continue
         if isinstance(value, (int, float, bool, str, tuple)):
             parts.append(f"{name}={value!r}")
     return parts
+
+
+def _same(value: Any, default: Any) -> bool:
+    return (
+        type(value) in (int, float, bool, str)
+        and value == default
+        and (isinstance(value, str) == isinstance(default, str))
+    )

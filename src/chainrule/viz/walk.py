@@ -19,9 +19,16 @@ from chainrule.primitives.binary import Binary
 from chainrule.tensor import Tensor
 from chainrule.viz.format import format_value
 from chainrule.viz.recording import recorded, vjp
-from chainrule.viz.rules import attributes
+from chainrule.viz.rules import attributes, input_names, rule_for
 
 Key = tuple
+
+TEACHING_MAX_NODES = 40
+"""Graphs with at most this many boxes (ops, leaves and constants) are drawn and explained in
+the teaching view unless told otherwise: a graph a person writes out by hand."""
+
+TARGETS = frozenset({"target"})
+"""Array arguments that the teaching view draws as inputs (the class c of a cross-entropy)."""
 
 PASSTHROUGH = frozenset({"Reshape", "Expand", "Sum"})
 """Ops that, when input and output have as many entries, hand on the same values in the same
@@ -83,10 +90,18 @@ def _forward_order(root: Node) -> list[Node]:
 class GraphWalk:
     """Nodes (forward order), leaves, constants, consumers, names, values, shapes of a graph."""
 
-    def __init__(self, root: Tensor, names: Mapping[str, Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        root: Tensor,
+        names: Mapping[str, Tensor] | None = None,
+        *,
+        targets: bool = False,
+        hide_defaults: bool = False,
+    ) -> None:
         if not isinstance(root, Tensor):
             raise TypeError(f"expected a Tensor, got {type(root).__name__}")
         self.root = root
+        self.targets, self.hide_defaults = targets, hide_defaults
         self.nodes: list[Node] = [] if root.grad_fn is None else _forward_order(root.grad_fn)
         self.leaves: dict[Key, Tensor] = {}
         self.constants: dict[Key, Constant] = {}
@@ -107,7 +122,27 @@ class GraphWalk:
         self.by_id = {id(node): node for node in self.nodes}
         for node in self.nodes:
             self._visit(node)
-        self.names = self._name_all(names or {})
+        self._given = names or {}
+        self.names = self._name_all(self._given)
+
+    def teach(self) -> None:
+        """Switch to the teaching view: targets become inputs, default attributes go unsaid.
+        (A separate step because whether to teach depends on the graph's size.)"""
+        if self.targets:
+            return
+        self.targets = self.hide_defaults = True
+        for node in self.nodes:
+            rec = recorded(node)
+            if rec is None:
+                continue
+            for i, edge in enumerate(node.next_edges):
+                if edge is None and (id(node), i) not in self.const_inputs:
+                    self._constant(node, i, rec)
+        self.names = self._name_all(self._given)
+
+    def boxes(self) -> int:
+        """How many boxes a drawing of this graph has (ops, leaves, constants)."""
+        return len(self.nodes) + len(self.leaves) + len(self.constants)
 
     def _visit(self, node: Node) -> None:
         rec = recorded(node)
@@ -138,6 +173,8 @@ class GraphWalk:
             name = source.name
         elif issubclass(node.fn, Binary) and isinstance(value, (int, float, np.ndarray)):
             key, name = ("const", id(node), i), None
+        elif self.targets and isinstance(value, np.ndarray) and _arg(node.fn, i) in TARGETS:
+            key, name = ("const", id(node), i), _letter(node.fn, i)
         else:
             return  # an attribute of the op (a dim, a shape, beta), shown in its label instead
         const = self.constants.setdefault(key, Constant(key, value, name))
@@ -209,7 +246,7 @@ class GraphWalk:
         ins = [self.input_label(node, i) for i in range(len(node.next_edges))]
         text = ", ".join(x for x in ins if x is not None)
         rec = recorded(node)
-        attrs = attributes(node.fn, rec.args) if rec is not None else []
+        attrs = attributes(node.fn, rec.args, self.hide_defaults) if rec is not None else []
         if attrs:
             text += "; " + ", ".join(attrs)
         return f"{node.fn.__name__}({text})"
@@ -272,6 +309,20 @@ class GraphWalk:
             source = edge_key(node.next_edges[0])
             alias[key] = alias.get(source, source)
         return alias
+
+
+def _arg(fn: type, i: int) -> str:
+    args = input_names(fn)
+    return args[min(i, len(args) - 1)] if args else ""
+
+
+def _letter(fn: type, i: int) -> str | None:
+    """The letter the rule writes for argument i (CrossEntropy's target is c)."""
+    arg = _arg(fn, i)
+    for letter, name in rule_for(fn).symbols.items():
+        if name == arg:
+            return letter
+    return None
 
 
 def _size(shape: tuple[int, ...]) -> int:
