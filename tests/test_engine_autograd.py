@@ -948,3 +948,26 @@ def test_hessian_of_softmax_weighted_sum_matches_torch() -> None:
     h_t = torch.autograd.functional.hessian(f_t, xt)
     assert_same(h, h_t)
     np.testing.assert_allclose(h.numpy(), h.numpy().T, atol=1e-14)
+
+
+def test_an_unused_output_gets_zeros_of_its_own_shape():
+    # Two outputs of different shapes, only the second used: the backward sees a zero gradient
+    # shaped like the first output (it used to be shaped like the used one), as torch's.
+    seen = {}
+
+    class Split(cr.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x[:2] * 1.0, x.sum()
+
+        @staticmethod
+        def backward(ctx, g_head, g_total):
+            seen["head"] = tuple(g_head.shape)
+            head = cr.cat([g_head, cr.zeros(1, dtype=g_head.dtype)])
+            return head + g_total
+
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    head, total = Split.apply(x)
+    total.backward()
+    assert seen["head"] == (2,)
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 1.0])

@@ -274,7 +274,7 @@ def _call_backward(
             result = _normalise(node, result)
     else:
         if node.materialize_grads and node.n_outputs > 1:
-            grads = [g if g is not None else _zeros_for(node, grads) for g in grads]
+            grads = [g if g is not None else _zeros_for(node, grads, i) for i, g in enumerate(grads)]
         if not fn._raw and not create_graph:  # user Functions see Tensors, as in PyTorch
             grads = [Tensor._make(g) if g is not None else None for g in grads]
         result = _normalise(node, fn.backward(node, *grads))
@@ -297,11 +297,12 @@ def _normalise(node: Node, result: Any) -> tuple:
     return result
 
 
-def _zeros_for(node: Node, grads: list[Any]) -> Any:
-    """A zero gradient for an output nobody used (multi-output Functions)."""
+def _zeros_for(node: Node, grads: list[Any], i: int) -> Any:
+    """A zero gradient for output i, which nobody used (multi-output Functions): of that
+    output's own shape and dtype, which may differ from the others' (QR's Q and R)."""
     like = next(g for g in grads if g is not None)
-    data = like._data if isinstance(like, Tensor) else like
-    zeros = np.zeros_like(data)
+    shape, dtype = node.output_meta[i]
+    zeros = np.zeros(shape, dtype)
     return Tensor._make(zeros) if isinstance(like, Tensor) else zeros
 
 

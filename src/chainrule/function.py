@@ -81,6 +81,7 @@ class Node:
         "next_edges",
     )
     n_outputs = 1
+    output_meta: tuple = ()  # (shape, dtype) per output, kept for multi-output nodes only
     materialize_grads = True
     non_differentiable: tuple = ()
     pre_hooks: dict[int, list[Any]] | None = None  # output_nr -> hooks (register_prehook)
@@ -329,6 +330,8 @@ def _wrap_outputs(
         wrapped.append(t)
     if record:
         ctx.n_outputs = len(outs)
+        if len(outs) > 1:  # an unused output's zero gradient takes its own shape (engine)
+            ctx.output_meta = tuple((w._data.shape, w._data.dtype) for w in wrapped)
         _connect(ctx, args, edges, meta, outs, wrapped)
         if _modes.anomaly_enabled:  # where the forward call happened, without our own frames
             frames = [f for f in traceback.extract_stack() if f.filename != __file__]
