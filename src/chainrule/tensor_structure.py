@@ -13,7 +13,7 @@ from typing import Any, Self
 from chainrule import linalg
 from chainrule.linalg import sign_logabsdet
 from chainrule.ops import linalg as products
-from chainrule.ops import structure
+from chainrule.ops import selection, structure
 from chainrule.tensor_base import TensorBase
 
 
@@ -27,14 +27,14 @@ class StructureMethods(TensorBase):
     diagonal, diag, diag_embed = structure.diagonal, structure.diag, structure.diag_embed
     diagflat, unfold, unflatten = structure.diagflat, structure.unfold, structure.unflatten
     repeat_interleave, tile = structure.repeat_interleave, structure.tile
-    argsort, msort = structure.argsort, structure.msort
+    argsort, msort = selection.argsort, selection.msort
     index_select, take, take_along_dim = (
-        structure.index_select,
-        structure.take,
-        structure.take_along_dim,
+        selection.index_select,
+        selection.take,
+        selection.take_along_dim,
     )
-    narrow, masked_select = structure.narrow, structure.masked_select
-    scatter, scatter_reduce = structure.scatter, structure.scatter_reduce
+    narrow, masked_select = selection.narrow, selection.masked_select
+    scatter, scatter_reduce = selection.scatter, selection.scatter_reduce
     movedim, moveaxis = structure.movedim, structure.moveaxis
     swapaxes, swapdims = structure.swapaxes, structure.swapdims
     rot90, fliplr, flipud = structure.rot90, structure.fliplr, structure.flipud
@@ -42,10 +42,10 @@ class StructureMethods(TensorBase):
 
     def nonzero(self, *, as_tuple: bool = False) -> Any:
         """The (n, ndim) int64 coordinates of the nonzero entries (or one vector per dim)."""
-        return structure.nonzero(self, as_tuple=as_tuple)
+        return selection.nonzero(self, as_tuple=as_tuple)
 
     def argwhere(self) -> Self:
-        return structure.nonzero(self)
+        return selection.nonzero(self)
 
     # -- products -----------------------------------------------------------------------------
     bmm, mv, outer, ger, inner = (
