@@ -85,6 +85,7 @@ def _default(value: Any) -> str:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """The train, evaluate and predict subcommands."""
     from chainrule.train.job import LOSSES, OPTIMIZERS, TrainConfig
+    from chainrule.train.run_model import MODELS
 
     d = TrainConfig()
     train = sub.add_parser(
@@ -106,6 +107,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "numbers; the labels present become classes 0..K-1 in sorted order, the run keeps the "
         "list (config.json 'classes', e.g. [3, 7]) and `predict` prints the original labels "
         + _default(d.data),
+    )
+    arg(
+        "--model",
+        choices=MODELS,
+        default=argparse.SUPPRESS,
+        help="mlp, or cnn: two 3x3 convolutions with max pooling and a linear head, for data "
+        "of square one-channel images (digits, MNIST); --hidden is then unused "
+        + _default(d.model),
     )
     arg(
         "--hidden",

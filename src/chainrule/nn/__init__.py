@@ -26,6 +26,25 @@ from chainrule.nn.losses import (
 )
 
 # -- issue 12 exports: conv --
+from chainrule.nn.conv import CNN, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Unflatten
+from chainrule.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    CircularPad2d,
+    ConstantPad1d,
+    ConstantPad2d,
+    MaxPool1d,
+    MaxPool2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    Upsample,
+    ZeroPad1d,
+    ZeroPad2d,
+)
 # -- end conv --
 # -- issue 12 exports: nn-functional --
 # -- end nn-functional --
@@ -44,6 +63,28 @@ from chainrule.nn.utils import clip_grad_norm_
 
 __all__ = [
     # -- issue 12 names: conv --
+    "CNN",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "CircularPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "Unflatten",
+    "Upsample",
+    "ZeroPad1d",
+    "ZeroPad2d",
     # -- end conv --
     # -- issue 12 names: nn-functional --
     # -- end nn-functional --

@@ -25,6 +25,24 @@ log_softmax = ops.log_softmax
 _REDUCTIONS = ("mean", "sum", "none")
 
 # -- issue 12 re-exports: conv --
+from chainrule.nn.functional_conv import (  # noqa: E402, F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    fold,
+    interpolate,
+    max_pool1d,
+    max_pool2d,
+    pad,
+    unfold,
+    upsample,
+)
+
 # -- end conv --
 # -- issue 12 re-exports: nn-functional --
 # -- end nn-functional --

@@ -19,6 +19,7 @@ class TrainConfig:
     """Everything that defines a run; saved as config.json so evaluate/predict can rebuild it."""
 
     data: str = "digits"
+    model: str = "mlp"  # or "cnn": nn.CNN on square one-channel images (hidden is then unused)
     hidden: list[int] = field(default_factory=lambda: [64])
     activation: str = "relu"
     loss: str = "cross_entropy"
@@ -44,6 +45,7 @@ class TrainConfig:
 # (the checkpoint's weights, optimizer state and data order only make sense with them).
 FIXED_ON_RESUME = (
     "data",
+    "model",
     "hidden",
     "activation",
     "loss",

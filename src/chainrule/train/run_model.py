@@ -3,17 +3,20 @@ optimizer, each chosen by name."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from chainrule.nn import functional as F
+from chainrule.nn.conv import CNN
 from chainrule.nn.layers import MLP
 from chainrule.nn.module import Module
 from chainrule.optim import SGD, Adam, AdamW
 from chainrule.tensor import Tensor
 from chainrule.train.run_config import TrainConfig
 
+MODELS = ("mlp", "cnn")
 LOSSES = ("cross_entropy", "bce", "mse")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
@@ -23,6 +26,16 @@ def build_model(config: TrainConfig) -> Module:
     # benchmarks/) still means 0..K-1.
     count = config.classes if isinstance(config.classes, int) else len(config.classes)
     out = 1 if config.loss == "bce" else count
+    if config.model == "cnn":  # flat rows of square one-channel images (digits 8x8, MNIST 28x28)
+        side = math.isqrt(config.features)
+        if side * side != config.features:
+            raise ValueError(
+                f"--model cnn needs square images: {config.data} has {config.features} features "
+                "per sample, not a square number of pixels"
+            )
+        return CNN((1, side, side), out)
+    if config.model != "mlp":
+        raise ValueError(f"unknown model {config.model!r}; choose from {MODELS}")
     return MLP([config.features, *config.hidden, out], activation=config.activation)
 
 
