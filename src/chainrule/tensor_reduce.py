@@ -9,7 +9,7 @@ neither is here (they are `cr.std_mean` and `cr.var_mean`).
 
 from __future__ import annotations
 
-from chainrule.ops import reduce
+from chainrule.ops import order, reduce
 from chainrule.tensor_base import TensorBase
 
 
@@ -22,6 +22,6 @@ class ReductionMethods(TensorBase):
     cumsum, cumprod, logcumsumexp = reduce.cumsum, reduce.cumprod, reduce.logcumsumexp
     cummax, cummin = reduce.cummax, reduce.cummin
     nansum, nanmean = reduce.nansum, reduce.nanmean
-    median, nanmedian = reduce.median, reduce.nanmedian
-    quantile, nanquantile = reduce.quantile, reduce.nanquantile
+    median, nanmedian = order.median, order.nanmedian
+    quantile, nanquantile = order.quantile, order.nanquantile
     aminmax, count_nonzero, diff = reduce.aminmax, reduce.count_nonzero, reduce.diff
