@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule import creation, errors, ops
 from chainrule.nn import functional as F
-from chainrule.nn import functional_layers as FL
+from chainrule.nn import functional_attention as FA
 from chainrule.nn import init
 from chainrule.nn.layers import Linear
 from chainrule.nn.module import Module
@@ -163,7 +163,7 @@ class MultiheadAttention(Module):
                 weights = F.dropout(weights, p, True)
             out = weights @ v
         else:  # torch calls scaled_dot_product_attention here
-            out = FL.scaled_dot_product_attention(q, k, v, mask, p)
+            out = FA.scaled_dot_product_attention(q, k, v, mask, p)
         out = self.out_proj(out.transpose(1, 2).reshape(n, l_, self.embed_dim))
         if unbatched:
             out = out.squeeze(0)
