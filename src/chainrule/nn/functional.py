@@ -55,6 +55,8 @@ from chainrule.nn.functional_layers import (  # noqa: E402, F401
     instance_norm,
     layer_norm,
     rms_norm,
+)
+from chainrule.nn.functional_attention import (  # noqa: E402, F401
     scaled_dot_product_attention,
 )
 
