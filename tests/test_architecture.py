@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "chainrule.tensor_math",
             "chainrule.tensor_reduce",
             "chainrule.tensor_structure",
+            "chainrule.linalg",
             "chainrule.ops",
             "chainrule.creation",
             "chainrule.tensor",

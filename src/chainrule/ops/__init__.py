@@ -90,7 +90,13 @@ def mul(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
     return Mul.apply(*promote(_operand(a), _operand(b)))
 
 
-def div(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
+def div(
+    a: TensorT | ArrayLike, b: TensorT | ArrayLike, *, rounding_mode: str | None = None
+) -> TensorT:
+    """a / b; rounding_mode "trunc" or "floor" rounds the quotient (integers stay integers,
+    and the gradient is 0, as torch)."""
+    if rounding_mode is not None:
+        return _rounding.rounded_div(a, b, rounding_mode)
     x, y = promote(_operand(a), _operand(b))
     if _is_integral(x) and _is_integral(y):  # true division of integers gives the default float
         x = to(as_tensor(x), backend.get_default_dtype())
@@ -169,9 +175,8 @@ def abs(x: TensorT | ArrayLike) -> TensorT:
 
 
 def clamp(x: TensorT | ArrayLike, min: Any = None, max: Any = None) -> TensorT:
-    if min is None and max is None:
-        raise errors.ArgumentError("clamp: at least one of min and max must be given")
-    return Clamp.apply(as_tensor(x), min, max)
+    """x limited to [min, max]; tensor bounds broadcast and promote (ops.pointwise.clamp)."""
+    return _pointwise.clamp(x, min, max)
 
 
 def maximum(a: TensorT | ArrayLike, b: TensorT | ArrayLike) -> TensorT:
@@ -196,9 +201,14 @@ def to(x: TensorT, dtype: Any) -> TensorT:
 
 
 # -- reductions -------------------------------------------------------------------------------
-def sum(x: TensorT, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> TensorT:
+def sum(x: TensorT, dim: Any = None, keepdim: bool = False, dtype: Any = None, *,
+        axis: Any = None, keepdims: bool | None = None) -> TensorT:  # fmt: skip
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("sum", dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = to(x, dtype)
+    elif x._data.dtype.kind in "biu":  # torch sums bools and integers as int64
+        x = to(x, np.int64)
     return Sum.apply(x, normalize_dims(dim, x.ndim, "sum"), keepdim)
 
 
@@ -208,10 +218,20 @@ def _count(x: Tensor, dims: tuple[int, ...] | None) -> int:
     return math.prod(x.shape[d] for d in dims)
 
 
-def mean(x: TensorT, dim: Any = None, keepdim: bool = False) -> TensorT:
+def mean(x: TensorT, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+         axis: Any = None, keepdims: bool | None = None) -> TensorT:  # fmt: skip
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("mean", dim, axis, keepdim, keepdims)
     dims = normalize_dims(dim, x.ndim, "mean")
-    if x.dtype.kind not in "fcO":  # integers and bools average as floats; SymPy objects stay
-        x = to(x, backend.get_default_dtype())
+    if dtype is not None:
+        if np.dtype(dtype).kind not in "fc":
+            raise errors.DTypeError(f"mean: dtype must be floating point or complex, got {dtype}")
+        x = to(x, dtype)
+    elif x._data.dtype.kind not in "fcO":  # "O": SymPy object arrays (chainrule.symbolic)
+        raise errors.DTypeError(
+            f"mean: input dtype must be floating point or complex, got {x.dtype} (torch does "
+            f"not infer an output dtype for it; convert with .float() or pass dtype=)"
+        )
     count = _count(x, dims)
     if count == 0:  # the mean of nothing is nan (PyTorch), with no 1/0 in forward or backward
         return Sum.apply(x, dims, keepdim) * float("nan")
@@ -224,23 +244,26 @@ def var(
     unbiased: bool | None = None,
     keepdim: bool = False,
     *,
-    correction: int | None = None,
+    correction: float | None = None,
+    axis: Any = None,
+    keepdims: bool | None = None,
 ) -> TensorT:
     """Variance with Bessel's correction by default (correction=1), as torch.var."""
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    dims = normalize_dims(dim, x.ndim, "var")
-    return Var.apply(_floating(x), dims, correction, keepdim)
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("var", dim, axis, keepdim, keepdims)
+    dims, correction = _reduce.spread_arguments("var", x, dim, unbiased, correction)
+    return Var.apply(x, dims, correction, keepdim)
 
 
 def std(x: TensorT, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
-        *, correction: int | None = None) -> TensorT:  # fmt: skip
+        *, correction: float | None = None, axis: Any = None,
+        keepdims: bool | None = None) -> TensorT:  # fmt: skip
     """Standard deviation, one primitive so that its gradient at zero spread is 0 (PyTorch's),
     not sqrt's inf times var's 0."""
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    dims = normalize_dims(dim, x.ndim, "std")
-    return Std.apply(_floating(x), dims, correction, keepdim)
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("std", dim, axis, keepdim, keepdims)
+    dims, correction = _reduce.spread_arguments("std", x, dim, unbiased, correction)
+    return Std.apply(x, dims, correction, keepdim)
 
 
 def norm(x: TensorT, p: float = 2, dim: Any = None, keepdim: bool = False) -> TensorT:
@@ -249,11 +272,17 @@ def norm(x: TensorT, p: float = 2, dim: Any = None, keepdim: bool = False) -> Te
     return Norm.apply(_floating(x), float(p), normalize_dims(dim, x.ndim, "norm"), keepdim)
 
 
-def amax(x: TensorT, dim: Any = None, keepdim: bool = False) -> TensorT:
+def amax(x: TensorT, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+         keepdims: bool | None = None) -> TensorT:  # fmt: skip
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("amax", dim, axis, keepdim, keepdims)
     return Amax.apply(x, normalize_dims(dim, x.ndim, "amax"), keepdim)
 
 
-def amin(x: TensorT, dim: Any = None, keepdim: bool = False) -> TensorT:
+def amin(x: TensorT, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+         keepdims: bool | None = None) -> TensorT:  # fmt: skip
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("amin", dim, axis, keepdim, keepdims)
     return Amin.apply(x, normalize_dims(dim, x.ndim, "amin"), keepdim)
 
 
@@ -289,31 +318,53 @@ def _extreme(x: TensorT, dim: Any, keepdim: bool, op: str) -> Any:
 
 
 @overload
-def max(x: TensorT, dim: None = None, keepdim: bool = False) -> TensorT: ...
+def max(x: TensorT, dim: None = None, keepdim: bool = False, *, axis: None = None,
+        keepdims: bool | None = None) -> TensorT: ...  # fmt: skip
 @overload
-def max(x: TensorT, dim: int, keepdim: bool = False) -> values_indices[TensorT]: ...
+def max(x: TensorT, dim: int, keepdim: bool = False, *,
+        keepdims: bool | None = None) -> values_indices[TensorT]: ...  # fmt: skip
+@overload
+def max(x: TensorT, *, axis: int, keepdim: bool = False,
+        keepdims: bool | None = None) -> values_indices[TensorT]: ...  # fmt: skip
 @overload
 def max(x: TensorT, dim: TensorBase, keepdim: bool = False) -> TensorT: ...
-def max(x: TensorT, dim: Any = None, keepdim: bool = False) -> Any:
+def max(x: TensorT, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+        keepdims: bool | None = None) -> Any:  # fmt: skip
     """max over all elements, or (values, indices) along dim, or the elementwise maximum."""
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("max", dim, axis, keepdim, keepdims)
     return _extreme(x, dim, keepdim, "max")
 
 
 @overload
-def min(x: TensorT, dim: None = None, keepdim: bool = False) -> TensorT: ...
+def min(x: TensorT, dim: None = None, keepdim: bool = False, *, axis: None = None,
+        keepdims: bool | None = None) -> TensorT: ...  # fmt: skip
 @overload
-def min(x: TensorT, dim: int, keepdim: bool = False) -> values_indices[TensorT]: ...
+def min(x: TensorT, dim: int, keepdim: bool = False, *,
+        keepdims: bool | None = None) -> values_indices[TensorT]: ...  # fmt: skip
+@overload
+def min(x: TensorT, *, axis: int, keepdim: bool = False,
+        keepdims: bool | None = None) -> values_indices[TensorT]: ...  # fmt: skip
 @overload
 def min(x: TensorT, dim: TensorBase, keepdim: bool = False) -> TensorT: ...
-def min(x: TensorT, dim: Any = None, keepdim: bool = False) -> Any:
+def min(x: TensorT, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+        keepdims: bool | None = None) -> Any:  # fmt: skip
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("min", dim, axis, keepdim, keepdims)
     return _extreme(x, dim, keepdim, "min")
 
 
-def argmax(x: TensorT, dim: int | None = None, keepdim: bool = False) -> TensorT:
+def argmax(x: TensorT, dim: int | None = None, keepdim: bool = False, *,
+           axis: int | None = None, keepdims: bool | None = None) -> TensorT:  # fmt: skip
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("argmax", dim, axis, keepdim, keepdims)
     return _argextreme(x, dim, keepdim, np.argmax, "argmax")
 
 
-def argmin(x: TensorT, dim: int | None = None, keepdim: bool = False) -> TensorT:
+def argmin(x: TensorT, dim: int | None = None, keepdim: bool = False, *,
+           axis: int | None = None, keepdims: bool | None = None) -> TensorT:  # fmt: skip
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("argmin", dim, axis, keepdim, keepdims)
     return _argextreme(x, dim, keepdim, np.argmin, "argmin")
 
 
@@ -342,8 +393,11 @@ def _argextreme(x: TensorT, dim: Any, keepdim: bool, fn: Any, op: str) -> Tensor
     return x._make(np.asarray(fn(x._data, axis=axis, keepdims=keepdim)))
 
 
-def logsumexp(x: TensorT, dim: Any, keepdim: bool = False) -> TensorT:
+def logsumexp(x: TensorT, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+              keepdims: bool | None = None) -> TensorT:  # fmt: skip
     """log(sum(exp(x))) along dim, without overflow."""
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        dim, keepdim = _reduce.aliases("logsumexp", dim, axis, keepdim, keepdims)
     return LogSumExp.apply(x, normalize_dims(dim, x.ndim, "logsumexp"), keepdim)
 
 
@@ -375,8 +429,184 @@ def linear(x: TensorT, weight: Tensor, bias: Tensor | None = None) -> TensorT:
 
 
 # -- issue 12 re-exports: math --
+# div's rounding modes (rounding.py) and clamp's bounds (pointwise.py) live there; those modules
+# need none of this one, so they are imported here, after it
+from chainrule.ops import pointwise as _pointwise  # noqa: E402
+from chainrule.ops import rounding as _rounding  # noqa: E402
+from chainrule.ops.logic import (  # noqa: E402
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    isreal,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    nan_to_num,
+)
+from chainrule.ops.pointwise import (  # noqa: E402
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    clamp_max,
+    clamp_min,
+    cosh,
+    deg2rad,
+    erf,
+    erfc,
+    erfinv,
+    exp2,
+    expm1,
+    float_power,
+    hypot,
+    lerp,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    rad2deg,
+    sinc,
+    sinh,
+    tan,
+    xlogy,
+)
+from chainrule.ops.rounding import (  # noqa: E402
+    ceil,
+    copysign,
+    fix,
+    floor,
+    fmod,
+    frac,
+    round,
+    sgn,
+    sign,
+    signbit,
+    trunc,
+)
+
+# torch's aliases of the basic ops
+absolute, negative, multiply, subtract, divide, true_divide = abs, neg, mul, sub, div, div
+
+
+def positive(x: TensorT) -> TensorT:
+    """x itself (torch.positive); refused for bool, as torch."""
+    if x.dtype == bool:
+        raise errors.DTypeError("positive: the `+` operator, on a bool tensor is not supported")
+    return x
+
+
 # -- end math --
 # -- issue 12 re-exports: reduce --
+# the argument rules the reductions above share (imported here, after them: reduce.py needs none
+# of this module, so the import sits in this block rather than at the top)
+from chainrule.ops import reduce as _reduce  # noqa: E402
+from chainrule.ops.order import (  # noqa: E402
+    median,
+    nanmedian,
+    nanquantile,
+    quantile,
+)
+from chainrule.ops.reduce import (  # noqa: E402
+    aminmax,
+    count_nonzero,
+    cummax,
+    cummin,
+    cumprod,
+    cumsum,
+    diff,
+    logcumsumexp,
+    nanmean,
+    nansum,
+    prod,
+    std_mean,
+    var_mean,
+)
+
 # -- end reduce --
 # -- issue 12 re-exports: structure --
+# isort: split
+from chainrule.ops.linalg import (  # noqa: E402  (after the functions above, as the blocks)
+    addmm,
+    addmv,
+    baddbmm,
+    bmm,
+    cross,
+    einsum,
+    ger,
+    inner,
+    kron,
+    mv,
+    outer,
+    tensordot,
+    trace,
+)
+from chainrule.ops.selection import (  # noqa: E402
+    argsort,
+    argwhere,
+    index_select,
+    masked_select,
+    msort,
+    narrow,
+    nonzero,
+    scatter,
+    scatter_reduce,
+    take,
+    take_along_dim,
+)
+from chainrule.ops.structure import (  # noqa: E402
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    block_diag,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    cartesian_prod,
+    column_stack,
+    diag,
+    diag_embed,
+    diagflat,
+    diagonal,
+    dstack,
+    fliplr,
+    flipud,
+    hstack,
+    meshgrid,
+    moveaxis,
+    movedim,
+    repeat_interleave,
+    roll,
+    rot90,
+    row_stack,
+    swapaxes,
+    swapdims,
+    tile,
+    tril,
+    tril_indices,
+    triu,
+    triu_indices,
+    unflatten,
+    unfold,
+    vstack,
+)
 # -- end structure --

@@ -14,6 +14,7 @@ from chainrule.ops.promotion import promote
 from chainrule.ops.shaping import expand, index, reshape
 from chainrule.primitives.binary import Where, broadcast_message
 from chainrule.primitives.indexing import Gather
+from chainrule.primitives.reduction import normalize_dims
 from chainrule.tensor_base import ArrayLike, TensorT, _check_dim
 from chainrule.tensor_base import TensorBase as Tensor  # the tensor layer types against the base
 
@@ -61,8 +62,11 @@ def _sorted_along(x: Tensor, dim: int, descending: bool, op: str) -> tuple[int, 
     return axis, (n - 1 - np.flip(order, axis)).astype(np.int64)
 
 
-def sort(x: TensorT, dim: int = -1, descending: bool = False) -> values_indices[TensorT]:
-    """(values, indices) sorted along dim; values carry gradients back to where they came from."""
+def sort(
+    x: TensorT, dim: int = -1, descending: bool = False, *, stable: bool = False
+) -> values_indices[TensorT]:
+    """(values, indices) sorted along dim; values carry gradients back to where they came from.
+    The sort is always stable (equal values keep their order), so `stable` changes nothing."""
     axis, order = _sorted_along(x, dim, descending, "sort")
     if x.ndim == 0:
         return values_indices(x, x._make(order))
@@ -127,18 +131,31 @@ def flip(x: TensorT, *dims: Any) -> TensorT:
     return index(x, tuple(key))
 
 
-def all(x: TensorT, dim: int | None = None, keepdim: bool = False) -> TensorT:
-    data = np.asarray(x._data)
-    if dim is None:
-        return x._make(np.asarray(data.all()))
-    return x._make(np.asarray(data.all(axis=_check_dim(dim, x.ndim, "all"), keepdims=keepdim)))
+def all(x: TensorT, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+        keepdims: bool | None = None) -> TensorT:  # fmt: skip
+    """True where every element (over dim: an int or a tuple) is nonzero; uint8 in, uint8 out."""
+    return _logical_reduction(x, dim, keepdim, axis, keepdims, "all")
 
 
-def any(x: TensorT, dim: int | None = None, keepdim: bool = False) -> TensorT:
+def any(x: TensorT, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+        keepdims: bool | None = None) -> TensorT:  # fmt: skip
+    """True where some element (over dim: an int or a tuple) is nonzero; uint8 in, uint8 out."""
+    return _logical_reduction(x, dim, keepdim, axis, keepdims, "any")
+
+
+def _logical_reduction(
+    x: TensorT, dim: Any, keepdim: bool, axis: Any, keepdims: bool | None, op: str
+) -> TensorT:
+    if axis is not None or keepdims is not None:  # NumPy's names, which torch accepts too
+        if (axis is not None and dim is not None) or (keepdims is not None and keepdim):
+            raise TypeError(f"{op}: got both dim and axis, or keepdim and keepdims (give one)")
+        dim = dim if axis is None else axis
+        keepdim = keepdim if keepdims is None else bool(keepdims)
     data = np.asarray(x._data)
-    if dim is None:
-        return x._make(np.asarray(data.any()))
-    return x._make(np.asarray(data.any(axis=_check_dim(dim, x.ndim, "any"), keepdims=keepdim)))
+    dims = normalize_dims(dim, x.ndim, op)
+    out = getattr(data, op)(axis=None if x.ndim == 0 else dims, keepdims=keepdim)
+    # torch keeps uint8 for uint8 input (its old bool type); every other dtype gives bool
+    return x._make(np.asarray(out, dtype=np.uint8 if data.dtype == np.uint8 else np.bool_))
 
 
 def _numeric_operands(a: Any, b: Any, op: str, symbol: str) -> None:

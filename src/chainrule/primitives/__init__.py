@@ -21,6 +21,10 @@ from chainrule.primitives import (
 )
 
 # -- issue 12 primitive modules (imported to register them): math, reduce, structure, conv --
+from chainrule.primitives import conv, pool  # Unfold, Fold, ConstantPad, MaxPool2d
+from chainrule.primitives import einsum, structure  # Einsum; Inv, Det, Qr, Svd, ScatterReduce
+from chainrule.primitives import rounding, special, trig  # noqa: F401  (Floor, Erf, Tan, ...)
+from chainrule.primitives import scan  # noqa: F401  (Cumsum, Cumprod, LogCumSumExp, Prod)
 # -- end --
 from chainrule.primitives.base import REGISTRY, Primitive, input_names, primitive
 from chainrule.primitives.rules import ExprFunction, Rule, Signature
