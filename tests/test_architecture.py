@@ -67,6 +67,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "chainrule.train",
             "chainrule.viz",
+            "chainrule.playground",
             "chainrule.symbolic",
             "chainrule.check",
             "chainrule.expr",

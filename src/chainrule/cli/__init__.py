@@ -23,7 +23,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from chainrule.cli import seeing, train
+from chainrule.cli import playground, seeing, train
 
 DEBUG_ENV = "CHAINRULE_DEBUG"
 
@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
     train.add_parsers(sub)  # train, evaluate, predict
     seeing.add_parsers(sub)  # derive, graph, explain, check
+    playground.add_parsers(sub)  # the live playground (the web extra)
     parser.set_defaults(_subparsers=sub)
     return parser
 
@@ -143,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(_join_negative_values(parser, argv))
-    commands = {**train.HANDLERS, **seeing.HANDLERS}
+    commands = {**train.HANDLERS, **seeing.HANDLERS, **playground.HANDLERS}
     prog = f"chainrule {args.command}"
     try:
         if getattr(args, "distributed", False):

@@ -11,3 +11,4 @@ from chainrule.viz.plots import (
     plot_history,
 )
 from chainrule.viz.recording import record, recorded, trace
+from chainrule.viz.steps import Steps, steps
