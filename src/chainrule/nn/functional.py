@@ -15,7 +15,6 @@ from chainrule import creation, errors, ops
 from chainrule.primitives.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
 from chainrule.tensor import Tensor
 
-relu = ops.relu
 sigmoid = ops.sigmoid
 tanh = ops.tanh
 linear = ops.linear
@@ -45,6 +44,61 @@ from chainrule.nn.functional_conv import (  # noqa: E402, F401
 
 # -- end conv --
 # -- issue 12 re-exports: nn-functional --
+# isort: split
+from chainrule.nn.functional_activations import (  # noqa: E402, F401
+    celu,
+    elu,
+    elu_,
+    gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    leaky_relu,
+    leaky_relu_,
+    logsigmoid,
+    mish,
+    prelu,
+    relu,
+    relu6,
+    relu_,
+    rrelu,
+    selu,
+    silu,
+    softmin,
+    softplus,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
+from chainrule.nn.functional_losses import (  # noqa: E402, F401
+    alpha_dropout,
+    cosine_embedding_loss,
+    cosine_similarity,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    normalize,
+    pairwise_distance,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+
+# isort: split
 # -- end nn-functional --
 # -- issue 12 re-exports: nn-layers --
 # isort: split
@@ -103,18 +157,6 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return losses.sum()
     return losses
-
-
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    return ops.where(x._data > 0, x, x * negative_slope)
-
-
-def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
-    """log(1 + exp(beta x)) / beta. softplus(z) is the BCE-with-logits of z against target 0,
-    whose fused primitive is exact for any z and differentiates to sigmoid(z) everywhere (a
-    composition through max(z, 0) and |z| would give 0 instead of 1/2 at z = 0)."""
-    z = x * beta if beta != 1 else x
-    return BinaryCrossEntropyWithLogits.apply(z, creation.zeros_like(z)) / beta
 
 
 def _class_layout(input: Tensor, target: Tensor, op: str) -> tuple[Tensor, Tensor, tuple]:

@@ -21,6 +21,7 @@ from chainrule.primitives import (
 )
 
 # -- issue 12 primitive modules (imported to register them): math, reduce, structure, conv --
+from chainrule.primitives import activations  # noqa: F401  (NormalCdf, for GELU)
 from chainrule.primitives import conv, pool  # Unfold, Fold, ConstantPad, MaxPool2d
 from chainrule.primitives import einsum, structure  # Einsum; Inv, Det, Qr, Svd, ScatterReduce
 from chainrule.primitives import rounding, special, trig  # noqa: F401  (Floor, Erf, Tan, ...)
