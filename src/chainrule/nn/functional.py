@@ -23,28 +23,8 @@ log_softmax = ops.log_softmax
 
 _REDUCTIONS = ("mean", "sum", "none")
 
-# -- issue 12 re-exports: conv --
-from chainrule.nn.functional_conv import (  # noqa: E402, F401
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    avg_pool1d,
-    avg_pool2d,
-    conv1d,
-    conv2d,
-    conv_transpose1d,
-    conv_transpose2d,
-    fold,
-    interpolate,
-    max_pool1d,
-    max_pool2d,
-    pad,
-    unfold,
-    upsample,
-)
-
-# -- end conv --
-# -- issue 12 re-exports: nn-functional --
-# isort: split
+# The rest of torch.nn.functional, by topic (each module imports the helpers defined above from
+# here, so these come after them):
 from chainrule.nn.functional_activations import (  # noqa: E402, F401
     celu,
     elu,
@@ -75,6 +55,34 @@ from chainrule.nn.functional_activations import (  # noqa: E402, F401
     threshold,
     threshold_,
 )
+from chainrule.nn.functional_attention import (  # noqa: E402, F401
+    scaled_dot_product_attention,
+)
+from chainrule.nn.functional_conv import (  # noqa: E402, F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    fold,
+    interpolate,
+    max_pool1d,
+    max_pool2d,
+    pad,
+    unfold,
+    upsample,
+)
+from chainrule.nn.functional_layers import (  # noqa: E402, F401
+    batch_norm,
+    embedding,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    rms_norm,
+)
 from chainrule.nn.functional_losses import (  # noqa: E402, F401
     alpha_dropout,
     cosine_embedding_loss,
@@ -97,25 +105,6 @@ from chainrule.nn.functional_losses import (  # noqa: E402, F401
     soft_margin_loss,
     triplet_margin_loss,
 )
-
-# isort: split
-# -- end nn-functional --
-# -- issue 12 re-exports: nn-layers --
-# isort: split
-from chainrule.nn.functional_layers import (  # noqa: E402, F401
-    batch_norm,
-    embedding,
-    group_norm,
-    instance_norm,
-    layer_norm,
-    rms_norm,
-)
-from chainrule.nn.functional_attention import (  # noqa: E402, F401
-    scaled_dot_product_attention,
-)
-
-# isort: split
-# -- end nn-layers --
 
 
 def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:

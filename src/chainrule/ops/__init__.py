@@ -428,7 +428,6 @@ def linear(x: TensorT, weight: Tensor, bias: Tensor | None = None) -> TensorT:
     return Linear.apply(x, weight, bias)
 
 
-# -- issue 12 re-exports: math --
 # div's rounding modes (rounding.py) and clamp's bounds (pointwise.py) live there; those modules
 # need none of this one, so they are imported here, after it
 from chainrule.ops import pointwise as _pointwise  # noqa: E402
@@ -515,11 +514,24 @@ def positive(x: TensorT) -> TensorT:
     return x
 
 
-# -- end math --
-# -- issue 12 re-exports: reduce --
 # the argument rules the reductions above share (imported here, after them: reduce.py needs none
 # of this module, so the import sits in this block rather than at the top)
 from chainrule.ops import reduce as _reduce  # noqa: E402
+from chainrule.ops.linalg import (  # noqa: E402  (after the functions above, as the blocks)
+    addmm,
+    addmv,
+    baddbmm,
+    bmm,
+    cross,
+    einsum,
+    ger,
+    inner,
+    kron,
+    mv,
+    outer,
+    tensordot,
+    trace,
+)
 from chainrule.ops.order import (  # noqa: E402
     median,
     nanmedian,
@@ -540,25 +552,6 @@ from chainrule.ops.reduce import (  # noqa: E402
     prod,
     std_mean,
     var_mean,
-)
-
-# -- end reduce --
-# -- issue 12 re-exports: structure --
-# isort: split
-from chainrule.ops.linalg import (  # noqa: E402  (after the functions above, as the blocks)
-    addmm,
-    addmv,
-    baddbmm,
-    bmm,
-    cross,
-    einsum,
-    ger,
-    inner,
-    kron,
-    mv,
-    outer,
-    tensordot,
-    trace,
 )
 from chainrule.ops.selection import (  # noqa: E402
     argsort,
@@ -609,4 +602,3 @@ from chainrule.ops.structure import (  # noqa: E402
     unfold,
     vstack,
 )
-# -- end structure --

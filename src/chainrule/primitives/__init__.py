@@ -9,24 +9,26 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import overload
 
+# every module of the rule table, imported so that each primitive registers itself
 from chainrule.primitives import (
+    activations,
     binary,
+    conv,
+    einsum,
     elementwise,
     indexing,
     linalg,
     loss,
+    pool,
     reduction,
+    rounding,
+    scan,
     shape,
     softmax,
+    special,
+    structure,
+    trig,
 )
-
-# -- issue 12 primitive modules (imported to register them): math, reduce, structure, conv --
-from chainrule.primitives import activations  # noqa: F401  (NormalCdf, for GELU)
-from chainrule.primitives import conv, pool  # Unfold, Fold, ConstantPad, MaxPool2d
-from chainrule.primitives import einsum, structure  # Einsum; Inv, Det, Qr, Svd, ScatterReduce
-from chainrule.primitives import rounding, special, trig  # noqa: F401  (Floor, Erf, Tan, ...)
-from chainrule.primitives import scan  # noqa: F401  (Cumsum, Cumprod, LogCumSumExp, Prod)
-# -- end --
 from chainrule.primitives.base import REGISTRY, Primitive, input_names, primitive
 from chainrule.primitives.rules import ExprFunction, Rule, Signature
 
@@ -37,16 +39,25 @@ __all__ = [
     "Primitive",
     "Rule",
     "Signature",
+    "activations",
     "binary",
+    "conv",
+    "einsum",
     "elementwise",
     "indexing",
     "input_names",
     "linalg",
     "loss",
+    "pool",
     "primitive",
     "reduction",
+    "rounding",
+    "scan",
     "shape",
     "softmax",
+    "special",
+    "structure",
+    "trig",
 ]
 
 
