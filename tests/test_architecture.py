@@ -71,6 +71,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "chainrule.symbolic",
             "chainrule.check",
             "chainrule.expr",
+            "chainrule.compile",
         ),
     ),
     ("cli", ("chainrule.cli", "chainrule.__main__")),

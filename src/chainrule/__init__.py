@@ -295,6 +295,7 @@ from chainrule.ops import (
 # -- issue 12 exports: optim-data (one helper's block; keep sorted inside) --
 from chainrule import testing, utils
 from chainrule.backend import Generator
+from chainrule.compile import compile
 from chainrule.modes import inference_mode, is_inference_mode_enabled
 # -- end optim-data --
 from chainrule.tensor import Tensor

@@ -206,6 +206,12 @@ class Function:
         return _apply(cls, args)
 
 
+# Set by chainrule.compile while it traces a function: every operation is handed to it, which
+# returns the op's result, or None to let it run here (another thread's op, or the recorder's
+# own call back in). None otherwise: one list read per op.
+tracer: list[Any] = [None]
+
+
 def _apply(cls: type[Function], args: tuple) -> Any:
     """Function.apply, for the library's primitives and user Functions alike: the hot path of
     every operation, so it is written as one pass over the arguments with no per-call
@@ -214,6 +220,10 @@ def _apply(cls: type[Function], args: tuple) -> Any:
     The pass collects what forward sees (the arrays, for a primitive; the Tensors themselves,
     for a user Function) and, per input, whether it needs a gradient, its edge and its
     (shape, dtype)."""
+    if tracer[0] is not None:
+        traced = tracer[0](cls, args)
+        if traced is not None:
+            return traced
     raw = cls._raw
     arrays = []
     needs = []

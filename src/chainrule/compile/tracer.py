@@ -1,0 +1,229 @@
+"""The tracer: runs a function eagerly once and records what it did as a `Tape`.
+
+While it is active it hooks (acting for this thread only; restored in `__exit__`):
+`function.tracer` (every operation), the engine's `backward`, `_call_backward`, `_fit`,
+`_deliver_leaf` and `_run_prehooks` (module globals the engine looks up per call), the
+optimizers' and schedulers' `step`/`zero_grad` (recorded as opaque calls), and the Tensor
+methods whose result the tape cannot reproduce (`.item()`, `bool()`, in-place ops, hooks,
+random draws). Those mark the trace unsupported with a reason: the call still finishes eagerly,
+and the compiled function falls back to eager for that variant (or raises under fullgraph).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule import backend, engine, function
+from chainrule.compile.recorder import Recorder
+from chainrule.compile.tape import CALL, CHECK, REF, SETGRAD
+from chainrule.nn import functional as _functional
+from chainrule.nn import functional_layers as _layers
+from chainrule.nn import utils as _nn_utils
+from chainrule.nn.module import Module
+from chainrule.optim.lr_scheduler_base import LRScheduler
+from chainrule.optim.optimizer import Optimizer
+from chainrule.tensor import Tensor
+from chainrule.tensor_base import TensorBase
+from chainrule.tensor_inplace import InPlaceMethods
+
+# Tensor methods whose result depends on values the tape does not guard (or that change state
+# the tape does not record), with the reason the fallback names.
+_VALUE_METHODS = {
+    "item": ".item() reads a value",
+    "tolist": ".tolist() reads values",
+    "numpy": ".numpy() hands out the array",
+    "__array__": "a Tensor converted to a NumPy array",
+    "__bool__": "Python control flow on a tensor's value (bool(tensor))",
+    "__float__": "float(tensor) reads a value",
+    "__int__": "int(tensor) reads a value",
+    "__index__": "a tensor used as a Python index",
+    "register_hook": "a tensor hook registered inside the function",
+    "register_post_accumulate_grad_hook": "a tensor hook registered inside the function",
+    "retain_grad": "retain_grad() inside the function",
+    "requires_grad_": "requires_grad_() inside the function",
+    "detach_": "detach_() inside the function",
+}
+
+
+# Front-door functions that check argument values with NumPy (no primitive runs them, so the
+# tape would skip them): (module, name), replayed as calls on the replay's arrays.
+_VALUE_CHECKS = [(_functional, "_check_targets")]
+
+# Library functions that write into a tensor's array directly, outside any primitive.
+_DIRECT_WRITES = [
+    (_layers, "_update_running", "batch norm's running statistics (written outside the tape)"),
+    (_layers, "_renorm_rows", "an embedding's max_norm renormalisation (in place)"),
+    (_nn_utils, "clip_grad_norm_", "clip_grad_norm_ (in place on the gradients)"),
+]
+
+
+def _subclasses(cls: type) -> list[type]:
+    out, stack = [], [cls]
+    while stack:
+        c = stack.pop()
+        out.append(c)
+        stack.extend(c.__subclasses__())
+    return out
+
+
+class _RandomProxy:
+    """Stands in for the library's generator during a trace: a draw marks it unsupported (the
+    tape would replay the same numbers every call)."""
+
+    def __init__(self, tracer: Tracer, rng: Any) -> None:
+        self._tracer, self._rng = tracer, rng
+
+    def __getattr__(self, name: str) -> Any:
+        if self._tracer.mine():
+            self._tracer.unsupported("a random operation (its draw would repeat on replay)")
+        return getattr(self._rng, name)
+
+
+class Tracer(Recorder):
+    """Context manager: inside it, this thread's operations are recorded into `self.tape`."""
+
+    # -- install / restore ---------------------------------------------------------------------
+    def _patch(self, owner: Any, name: str, value: Any) -> None:
+        self._saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
+        setattr(owner, name, value)
+
+    def __enter__(self) -> Tracer:
+        function.tracer[0] = self.on_apply
+        self._patch(engine, "backward", self._hook(engine.backward, self.on_backward))
+        self._patch(engine, "_call_backward", self._hook(engine._call_backward, self.on_call))
+        self._patch(engine, "_fit", self._hook(engine._fit, self.on_fit))
+        self._patch(engine, "_deliver_leaf", self._hook(engine._deliver_leaf, self.on_leaf))
+        self._patch(engine, "_run_prehooks", self._refuse(engine._run_prehooks, "tensor hooks"))
+        self._patch(backend, "_rng", _RandomProxy(self, backend._rng))
+        for owner, name in _VALUE_CHECKS:
+            self._patch(owner, name, self._check(getattr(owner, name)))
+        for owner, name, reason in _DIRECT_WRITES:
+            self._patch(owner, name, self._refuse(getattr(owner, name), reason))
+        self._patch(Module, "__call__", self._module_call(vars(Module)["__call__"]))
+        for name, reason in _VALUE_METHODS.items():
+            self._patch(Tensor, name, self._refuse(getattr(Tensor, name), reason))
+        for name, value in vars(InPlaceMethods).items():
+            inplace = not name.startswith("_") or name == "__setitem__"
+            if callable(value) and (inplace or (name.startswith("__i") and "init" not in name)):
+                self._patch(Tensor, name, self._refuse(value, f"an in-place operation ({name})"))
+        self._grad_property: Any = vars(TensorBase)["grad"]
+        self._patch(TensorBase, "grad", property(self._grad_property.fget, self._set_grad))
+        for name in ("detach", "data"):
+            self._patch(Tensor, name, self._alias(name))
+        for base in (Optimizer, LRScheduler):
+            for cls in _subclasses(base):
+                for name in ("step", "zero_grad"):
+                    if name in vars(cls):
+                        self._patch(cls, name, self._opaque(vars(cls)[name], name))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        function.tracer[0] = None
+        for owner, name, value in reversed(self._saved):
+            if value is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)
+        self._saved.clear()
+
+    def _hook(self, original: Any, handler: Any) -> Any:
+        def hooked(*args: Any, **kwargs: Any) -> Any:
+            if self.mine():
+                return handler(original, *args, **kwargs)
+            return original(*args, **kwargs)
+
+        return hooked
+
+    def _refuse(self, original: Any, reason: str) -> Any:
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            if self.mine():
+                self.unsupported(reason)
+            return original(*args, **kwargs)
+
+        return refused
+
+    def _opaque(self, original: Any, name: str) -> Any:
+        def opaque(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            if not self.mine():
+                return original(obj, *args, **kwargs)
+            if any(callable(a) or isinstance(a, TensorBase) for a in (*args, *kwargs.values())):
+                self.unsupported(f"{type(obj).__name__}.{name} with a closure or tensor argument")
+                return original(obj, *args, **kwargs)
+            self.verify()
+            self.emit(CALL, obj, name, args, kwargs)
+            self.suspended += 1  # its own tensor work is replayed by calling it again
+            try:
+                return original(obj, *args, **kwargs)
+            finally:
+                self.suspended -= 1
+                self.snapshot()
+
+        return opaque
+
+    def _module_call(self, original: Any) -> Any:
+        """A module's call: its `training` flag becomes a guard, and a buffer or parameter it
+        changed in place without a recorded op (running statistics) makes the trace fall back."""
+
+        def call(module: Any, *args: Any, **kwargs: Any) -> Any:
+            if not self.mine():
+                return original(module, *args, **kwargs)
+            self.tape.module_guards.append((module, module.training))
+            state = [(t, t._data, t._vc[0]) for t in (*module.buffers(), *module.parameters())]
+            out = original(module, *args, **kwargs)
+            for t, data, version in state:
+                if t._data is not data or t._vc[0] != version:
+                    self.unsupported(
+                        f"{type(module).__name__} changed a buffer or parameter in place "
+                        "(e.g. running statistics), which the tape does not record"
+                    )
+                    break
+            return out
+
+        return call
+
+    def _check(self, original: Any) -> Any:
+        """A front door's check of argument values (labels in range): replayed as a call."""
+
+        def check(*args: Any) -> Any:
+            if self.mine():
+                self.emit(CHECK, original, [self.spec(a) for a in args])
+            return original(*args)
+
+        return check
+
+    def _set_grad(self, t: Any, value: Any) -> None:
+        if self.mine():
+            if value is None and id(t) in self.refs:
+                self.emit(SETGRAD, self.refs[id(t)])
+            elif value is None:
+                self.emit(SETGRAD, self.ref(t))
+            else:
+                self.unsupported("assigning a Tensor to .grad inside the function")
+        self._grad_property.fset(t, value)
+        if self.mine():
+            self.snapshot()
+
+    def _alias(self, name: str) -> Any:
+        """detach() and .data: the same array; an input's detached tensor reads the input."""
+        original = getattr(TensorBase, name)
+        is_property = isinstance(original, property)
+        getter = original.fget if is_property else original
+
+        def aliased(t: Any) -> Any:
+            s = self.spec(t) if self.mine() else None
+            out = getter(t)
+            if s is not None:
+                if s[0] == REF:
+                    self.refs[id(out)] = s[1]
+                    self.snapshot()  # a 0-d ref's scalar may have become an array (_memory)
+                else:
+                    self.slot_of[id(out._data)] = s[1]
+                self.keep.append(out)
+            return out
+
+        if is_property:
+            return property(aliased, self._refuse(original.fset, "assigning to .data"))
+        return aliased
+
+
+_MISSING = object()
