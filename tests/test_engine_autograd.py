@@ -967,7 +967,7 @@ def test_an_unused_output_gets_zeros_of_its_own_shape():
             return head + g_total
 
     x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    head, total = Split.apply(x)
+    _head, total = Split.apply(x)
     total.backward()
     assert seen["head"] == (2,)
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 1.0])

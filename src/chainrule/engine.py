@@ -274,7 +274,9 @@ def _call_backward(
             result = _normalise(node, result)
     else:
         if node.materialize_grads and node.n_outputs > 1:
-            grads = [g if g is not None else _zeros_for(node, grads, i) for i, g in enumerate(grads)]
+            grads = [
+                g if g is not None else _zeros_for(node, grads, i) for i, g in enumerate(grads)
+            ]
         if not fn._raw and not create_graph:  # user Functions see Tensors, as in PyTorch
             grads = [Tensor._make(g) if g is not None else None for g in grads]
         result = _normalise(node, fn.backward(node, *grads))
