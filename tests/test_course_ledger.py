@@ -265,3 +265,16 @@ def test_latex_writes_layer_numbers_as_the_user_chooses() -> None:
     assert r"\frac{\partial L}{\partial W_{2}}" in sub and "W^{(2)}" not in sub
     assert r"\frac{\partial L}{\partial W^{(2)}}" in sup
     assert r"{W^{(2)}}^{\top} \frac{\partial L}{\partial o}" in sup  # no double superscript
+
+
+def test_ex1_loss_is_one_node_and_its_label_keeps_its_letter():
+    # 000 Ex1: the mean of one loss is that loss (no Sum, no division by 1 at the root), and the
+    # rule's label y stays y when the label is a constant (it was written as the output's name)
+    import chainrule.nn.functional as F
+
+    f = cr.tensor(0.3, requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(f, cr.tensor(1.0))
+    assert loss.grad_fn.name() == "BinaryCrossEntropyWithLogitsBackward"
+    text = cr.explain(loss, {"f": f}).table()
+    assert "L = -y f + ln(1 + exp(f))" in text and "σ(f) - y" in text
+    assert "/ 1" not in text and "Div" not in text

@@ -141,6 +141,10 @@ def _mean_over(total: Tensor, count: Any) -> Tensor:
 
 
 def _reduce(losses: Tensor, reduction: str) -> Tensor:
+    if losses.ndim == 0 and reduction != "none":
+        # the mean (or sum) of one loss is that loss: no Sum and Div-by-1 nodes for the ledger
+        # and drawings to show (seed 000 Ex1's loss), same value and gradient
+        return losses
     if reduction == "mean":
         return losses.mean()
     if reduction == "sum":

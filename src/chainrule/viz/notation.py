@@ -147,6 +147,8 @@ def _symbols(rule: Rule, names: Mapping[str, str | None], fn: type) -> dict[str,
     for letter, arg in rule.symbols.items():
         if arg == OUT or names.get(arg):
             table[letter] = arg
+        else:  # an unnamed argument keeps the rule's letter (BCE's label y is not the output)
+            table.pop(letter, None)
     return table
 
 
