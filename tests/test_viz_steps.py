@@ -141,3 +141,23 @@ def test_html_page_without_graphviz_carries_viz_js(monkeypatch) -> None:
     assert page.count("</script>") == 2  # viz.js and the page's script, neither cut short
     with pytest.raises(RuntimeError, match="needs the Graphviz `dot` program"):
         s.frames()
+
+
+def test_matrices_are_drawn_as_grids_of_their_entries() -> None:
+    # 001 §1.1: y = W x + b; the last frame shows W and its gradient as tables of numbers
+    W = cr.tensor([[1.0, 2.0], [3.0, -4.0]], requires_grad=True)
+    x = cr.tensor([0.5, -1.5])
+    b = cr.tensor([0.25, 0.75], requires_grad=True)
+    with cr.viz.record():
+        out = ((W @ x + b) ** 2).sum()
+    with pytest.raises(TypeError, match="names="):
+        cr.viz.steps(out, {"W": W, "b": b})  # positional: it would be ignored
+    s = cr.viz.steps(out, names={"W": W, "b": b})
+    dot = s.dot(len(s) - 1)
+    line = next(ln for ln in dot.splitlines() if ">W</TD>" in ln)
+    out.backward()
+    for entry in W.grad.numpy().ravel():
+        assert f">{format_value(np.asarray(entry), 6)}<" in line  # every entry in its own cell
+    assert "<TABLE" in line and "grad" in line
+    if shutil.which("dot"):
+        assert "<svg" in steps_html.render_svg(dot)  # the HTML-like label renders

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.tensor import Tensor
-from chainrule.viz.format import format_value
+from chainrule.viz.format import DEFAULT_GRID, format_value, grid
+from chainrule.viz.graph_labels import Line, html_label
 from chainrule.viz.ledger import Ledger, explain
 from chainrule.viz.recording import record
 from chainrule.viz.walk import GraphWalk, Key, edge_key, node_key
@@ -80,6 +81,7 @@ class Step:
     title: str
     values: set[str] = field(default_factory=set)  # ids of boxes whose value is shown
     grads: dict[str, str] = field(default_factory=dict)  # id -> gradient line
+    grad_values: dict[str, Any] = field(default_factory=dict)  # id -> the gradient, once whole
     locals: dict[int, str] = field(default_factory=dict)  # arrow index -> local derivative
     ledger: dict[str, Any] | None = None
 
@@ -135,12 +137,14 @@ class Steps:
             title = f"forward: {box.name} = {box.call} = {_text(box.value)}"
             steps.append(Step(len(steps), "forward", box.id, box.name, title, set(known)))
         grads: dict[str, str] = {}
+        grad_values: dict[str, Any] = {}
         locals_: dict[int, str] = {}
         parts: dict[str, list[Any]] = {}
         for row in self.ledger.rows:
             box = self._by_name[row.output]
             if box.id not in grads:  # the root (or a value with one use) gets its gradient here
                 grads[box.id] = f"grad {_text(row.upstream)}"
+                grad_values[box.id] = row.upstream
             terms, sums = [], []
             for term in row.terms:
                 src = ids.get(term.key)
@@ -170,6 +174,7 @@ class Steps:
                     total = sum(np.asarray(g) for g in got)
                     line = " + ".join(_text(g) for g in got) + f" = {_text(total)}"
                     grads[src] = f"grad {line}"
+                    grad_values[src] = total
                     sums.append(
                         {
                             "name": term.input,
@@ -180,6 +185,7 @@ class Steps:
                     )
                 else:
                     grads[src] = f"grad {_text(term.gradient)}"
+                    grad_values[src] = term.gradient
             ledger = {
                 "step": row.step,
                 "output": row.output,
@@ -196,6 +202,7 @@ class Steps:
             title = f"backward: dL/d{row.output} = {_text(row.upstream)} reaches {row.call}"
             step = Step(len(steps), "backward", box.id, box.name, title, set(known))
             step.grads, step.locals, step.ledger = dict(grads), dict(locals_), ledger
+            step.grad_values = dict(grad_values)
             steps.append(step)
         return steps
 
@@ -205,22 +212,28 @@ class Steps:
         if not -len(self.steps) <= index < len(self.steps):
             raise IndexError(f"steps: frame {index} out of range (0 to {len(self.steps) - 1})")
         step = self.steps[index]
-        lines = [
+        lines_dot = [
             "digraph steps {",
             '  graph [rankdir=TB, fontname="Helvetica", nodesep=0.35];',
             '  node [fontname="Helvetica", fontsize=11, style="rounded,filled"];',
             '  edge [fontname="Helvetica", fontsize=9];',
         ]
         for box in self.boxes:
-            text = [box.name if box.call is None else f"{box.name} = {box.call}"]
+            # small matrices are drawn as grids of numbers (a table per value and gradient)
+            lines: list[Line] = [
+                (box.name if box.call is None else f"{box.name} = {box.call}", None)
+            ]
             if box.id in step.values and box.value is not None:
-                text.append(f"value {_text(box.value)}")
+                cells = grid(box.value, DEFAULT_GRID)
+                lines.append(("value", cells) if cells else (f"value {_text(box.value)}", None))
             if box.id in step.grads:
-                text.append(step.grads[box.id])
+                cells = grid(step.grad_values.get(box.id), DEFAULT_GRID)
+                lines.append(("grad", cells) if cells else (step.grads[box.id], None))
             if box.fanout > 1 and box.kind != "const":
-                text.append(f"fan-out ×{box.fanout}: gradients summed")
+                lines.append((f"fan-out ×{box.fanout}: gradients summed", None))
+            table = html_label(lines)
             attrs = {
-                "label": "\n".join(text),
+                "label": "\n".join(caption for caption, _ in lines),
                 "shape": "box" if box.kind == "op" else "ellipse",
                 "fillcolor": FILL["root" if box.is_root else box.kind],
                 "id": f"box-{box.id}",
@@ -231,15 +244,21 @@ class Steps:
             if box.id == step.node:
                 attrs.update(HIGHLIGHT)
                 attrs["class"] += " highlight"
-            lines.append(f"  {box.id} [{_attrs(attrs)}];")
+            if table is not None:  # an HTML-like label is written <...>, not quoted
+                del attrs["label"]
+                lines_dot.append(f"  {box.id} [label=<{table}>, {_attrs(attrs)}];")
+            else:
+                lines_dot.append(f"  {box.id} [{_attrs(attrs)}];")
         for k, arrow in enumerate(self.arrows):
             attrs = {}
             if k in step.locals:
                 attrs["label"] = f"local {step.locals[k]}"
                 attrs["color"] = "#c2185b" if arrow.dst == step.node else "#555555"
-            lines.append(f"  {arrow.src} -> {arrow.dst}" + (f" [{_attrs(attrs)}]" if attrs else ""))
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+            lines_dot.append(
+                f"  {arrow.src} -> {arrow.dst}" + (f" [{_attrs(attrs)}]" if attrs else "")
+            )
+        lines_dot.append("}")
+        return "\n".join(lines_dot) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
         """Everything the playground's page needs, JSON-able (frames as DOT text)."""
@@ -317,6 +336,10 @@ def steps(
     page, `.frames()` gives one SVG per step.
     """
     if isinstance(f, Tensor):
+        if args or kwargs:  # they would be lost silently: a mapping of names given positionally
+            raise TypeError(
+                "steps: arguments after a Tensor are not used; name tensors with names=..."
+            )
         return Steps(f, names)
     if not callable(f):
         raise TypeError(f"steps: expected a Tensor or a function, got {type(f).__name__}")
