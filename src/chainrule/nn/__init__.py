@@ -27,6 +27,7 @@ from chainrule.nn.activations import (
 from chainrule.nn.attention import MultiheadAttention
 from chainrule.nn.containers import ModuleDict, ParameterDict, ParameterList
 from chainrule.nn.conv import CNN, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Unflatten
+from chainrule.nn.dropout import AlphaDropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.layers import (
     MLP,
@@ -52,13 +53,8 @@ from chainrule.nn.losses import (
     NLLLoss,
 )
 from chainrule.nn.losses_more import (
-    AlphaDropout,
     CosineEmbeddingLoss,
     CosineSimilarity,
-    Dropout1d,
-    Dropout2d,
-    Dropout3d,
-    FeatureAlphaDropout,
     GaussianNLLLoss,
     HingeEmbeddingLoss,
     HuberLoss,

@@ -75,6 +75,13 @@ from chainrule.nn.functional_conv import (  # noqa: E402, F401
     unfold,
     upsample,
 )
+from chainrule.nn.functional_dropout import (  # noqa: E402, F401
+    alpha_dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
 from chainrule.nn.functional_layers import (  # noqa: E402, F401
     batch_norm,
     embedding,
@@ -84,13 +91,8 @@ from chainrule.nn.functional_layers import (  # noqa: E402, F401
     rms_norm,
 )
 from chainrule.nn.functional_losses import (  # noqa: E402, F401
-    alpha_dropout,
     cosine_embedding_loss,
     cosine_similarity,
-    dropout1d,
-    dropout2d,
-    dropout3d,
-    feature_alpha_dropout,
     gaussian_nll_loss,
     hinge_embedding_loss,
     huber_loss,

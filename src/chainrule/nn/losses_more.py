@@ -1,4 +1,4 @@
-"""More loss modules, the distance modules and the dropout variants: holders of the options of
+"""More loss modules and the distance modules: holders of the options of
 nn/functional_losses.py, with torch.nn's arguments (size_average/reduce still accepted)."""
 
 from __future__ import annotations
@@ -199,56 +199,6 @@ class PairwiseDistance(Module):
 
     def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
-
-    if TYPE_CHECKING:
-        __call__ = forward
-
-
-class _DropoutNd(Module):
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        F._check_p(p, type(self).__name__)
-        self.p, self.inplace = p, inplace
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
-
-
-class Dropout1d(_DropoutNd):
-    def forward(self, input: Tensor) -> Tensor:
-        return F.dropout1d(input, self.p, self.training, self.inplace)
-
-    if TYPE_CHECKING:
-        __call__ = forward
-
-
-class Dropout2d(_DropoutNd):
-    def forward(self, input: Tensor) -> Tensor:
-        return F.dropout2d(input, self.p, self.training, self.inplace)
-
-    if TYPE_CHECKING:
-        __call__ = forward
-
-
-class Dropout3d(_DropoutNd):
-    def forward(self, input: Tensor) -> Tensor:
-        return F.dropout3d(input, self.p, self.training, self.inplace)
-
-    if TYPE_CHECKING:
-        __call__ = forward
-
-
-class AlphaDropout(_DropoutNd):
-    def forward(self, input: Tensor) -> Tensor:
-        return F.alpha_dropout(input, self.p, self.training)
-
-    if TYPE_CHECKING:
-        __call__ = forward
-
-
-class FeatureAlphaDropout(_DropoutNd):
-    def forward(self, input: Tensor) -> Tensor:
-        return F.feature_alpha_dropout(input, self.p, self.training)
 
     if TYPE_CHECKING:
         __call__ = forward
