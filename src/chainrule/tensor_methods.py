@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule import backend, errors, ops
 from chainrule.function import _apply
-from chainrule.ops import composite
+from chainrule.ops import composite, logic
 from chainrule.ops.conversion import _size, as_array
 from chainrule.ops.promotion import promote
 from chainrule.primitives import binary
@@ -130,18 +130,28 @@ class TensorMethods(TensorBase):
     def __ge__(self, other: TensorLike) -> Self:
         return self._compare(other, np.greater_equal, "ge")
 
+    # &, |, ^ and ~ are torch's bitwise ops: logical on bools, bitwise on integers, refused on
+    # floats with torch's NotImplementedError (ops.logic), and promoted as torch promotes
     def __and__(self, other: TensorLike) -> Self:
-        return self._compare(other, np.logical_and if self.dtype == bool else np.bitwise_and, "and")
+        return logic.bitwise_and(self, other)  # type: ignore[return-value]
+
+    def __rand__(self, other: TensorLike) -> Self:
+        return logic.bitwise_and(other, self)  # type: ignore[return-value]
 
     def __or__(self, other: TensorLike) -> Self:
-        return self._compare(other, np.logical_or if self.dtype == bool else np.bitwise_or, "or")
+        return logic.bitwise_or(self, other)  # type: ignore[return-value]
+
+    def __ror__(self, other: TensorLike) -> Self:
+        return logic.bitwise_or(other, self)  # type: ignore[return-value]
 
     def __xor__(self, other: TensorLike) -> Self:
-        return self._compare(other, np.logical_xor if self.dtype == bool else np.bitwise_xor, "xor")
+        return logic.bitwise_xor(self, other)  # type: ignore[return-value]
+
+    def __rxor__(self, other: TensorLike) -> Self:
+        return logic.bitwise_xor(other, self)  # type: ignore[return-value]
 
     def __invert__(self) -> Self:
-        data = self._data
-        return self._make(np.logical_not(data) if data.dtype == bool else np.invert(data))
+        return logic.bitwise_not(self)
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
