@@ -93,7 +93,7 @@ def test_rejected_expressions_name_the_token_and_its_column(
 
 def test_unknown_function_message_matches_the_issue_and_lists_the_allowed_ones() -> None:
     error = rejected("open('secrets.txt')")
-    assert error.summary.startswith("unknown function 'open' at column 1 (allowed: abs, cos,")
+    assert error.summary.startswith("unknown function 'open' at column 1 (allowed: abs, acos,")
     assert all(name in error.hint for name in FUNCTIONS)
     assert str(error).splitlines()[2] == "  ^"
 

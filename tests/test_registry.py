@@ -63,7 +63,7 @@ def test_named_primitives_compute_what_sympy_says() -> None:
     for p in REGISTRY.values():
         if p.expr is None:
             continue
-        value = 0.7
+        value = 1.7 if p.expr.name == "acosh" else 0.7  # inside every function's domain
         got = chainrule_functions()[p.expr.name](cr.tensor(value, dtype=cr.float64)).item()
         want = float(sympy_functions()[p.expr.name](x).subs(x, value))
         assert got == pytest.approx(want, rel=1e-12), p.__name__

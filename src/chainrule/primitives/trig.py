@@ -13,7 +13,7 @@ from typing import Any
 from chainrule.backend import namespace
 from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive, primitive
-from chainrule.primitives.rules import D, Rule
+from chainrule.primitives.rules import D, ExprFunction, Rule
 from chainrule.tensor_base import TensorBase
 
 
@@ -35,6 +35,7 @@ def _quietly(fn: str, x: Any) -> Any:
 
 class Tan(Primitive):
     elementwise = True
+    expr = ExprFunction("tan", sympy="tan")
     rule = Rule(
         "tangent's slope is one plus its square",
         "y = tan(x)",
@@ -56,6 +57,7 @@ class Tan(Primitive):
 
 class Asin(Primitive):
     elementwise = True
+    expr = ExprFunction("asin", sympy="asin")
     rule = Rule(
         "arcsine's slope is one over the root of one minus the square",
         "y = asin(x)",
@@ -76,6 +78,7 @@ class Asin(Primitive):
 
 class Acos(Primitive):
     elementwise = True
+    expr = ExprFunction("acos", sympy="acos")
     rule = Rule(
         "arccosine's slope is minus arcsine's",
         "y = acos(x)",
@@ -99,6 +102,7 @@ class Acos(Primitive):
 
 class Atan(Primitive):
     elementwise = True
+    expr = ExprFunction("atan", sympy="atan")
     rule = Rule(
         "arctangent's slope is one over one plus the square",
         "y = atan(x)",
@@ -171,6 +175,7 @@ class Hypot(Primitive):
 
 class Sinh(Primitive):
     elementwise = True
+    expr = ExprFunction("sinh", sympy="sinh")
     rule = Rule(
         "hyperbolic sine's derivative is hyperbolic cosine",
         "y = sinh(x)",
@@ -191,6 +196,7 @@ class Sinh(Primitive):
 
 class Cosh(Primitive):
     elementwise = True
+    expr = ExprFunction("cosh", sympy="cosh")
     rule = Rule(
         "hyperbolic cosine's derivative is hyperbolic sine",
         "y = cosh(x)",
@@ -213,6 +219,7 @@ class Asinh(Primitive):
     """For large |x| the square overflows to inf and the slope is its limit, 0."""
 
     elementwise = True
+    expr = ExprFunction("asinh", sympy="asinh")
     rule = Rule(
         "inverse hyperbolic sine's slope is one over the root of the square plus one",
         "y = asinh(x)",
@@ -236,6 +243,7 @@ class Asinh(Primitive):
 
 class Acosh(Primitive):
     elementwise = True
+    expr = ExprFunction("acosh", sympy="acosh")
     rule = Rule(
         "inverse hyperbolic cosine's slope is one over the root of the square minus one",
         "y = acosh(x)",
@@ -259,6 +267,7 @@ class Acosh(Primitive):
 
 class Atanh(Primitive):
     elementwise = True
+    expr = ExprFunction("atanh", sympy="atanh")
     rule = Rule(
         "inverse hyperbolic tangent's slope is one over one minus the square",
         "y = atanh(x)",
