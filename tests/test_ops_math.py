@@ -476,10 +476,13 @@ def test_erfinv_inverts_erf_to_float64_precision() -> None:
     )
 
 
-def test_erf_is_exact_against_the_c_library() -> None:
+def test_erf_is_within_two_ulp_of_the_c_library() -> None:
+    # the vectorised kernel (primitives/erf_kernel.py); its dense sweeps: tests/test_erf_kernel.py
     xs = np.linspace(-7, 7, 1001)
-    np.testing.assert_array_equal(cr.erf(cr.tensor(xs)).numpy(), [math.erf(v) for v in xs])
-    np.testing.assert_array_equal(cr.erfc(cr.tensor(xs)).numpy(), [math.erfc(v) for v in xs])
+    for op, ref in ((cr.erf, math.erf), (cr.erfc, math.erfc)):
+        want = np.array([ref(v) for v in xs])
+        got = op(cr.tensor(xs)).numpy()
+        assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want))), op.__name__
 
 
 def test_int_results_stay_ints_and_need_no_grad() -> None:

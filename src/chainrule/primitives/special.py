@@ -1,12 +1,12 @@
 """Exponential, logarithmic and special-function primitives: expm1, log2, log10, erf, erfc,
 erfinv, logaddexp and xlogy.
 
-The error functions use NumPy only (SciPy is not a dependency): erf and erfc map the C library's
-`math.erf` / `math.erfc` over the elements, which is exact to the last bit but about 15x slower
-than `exp`; erfinv starts from Winitzki's closed-form approximation (relative error ~2e-3) and
-takes two Halley steps on erf (or on erfc where |y| > 1/2, where 1 - |y| is exact and erf's
-own cancellation would lose digits), which reaches float64's precision. Everything is computed
-in float64 and rounded to the input's dtype.
+The error functions use NumPy only (SciPy is not a dependency): erf and erfc are the vectorised
+fdlibm algorithm of `erf_kernel` (within an ulp of the C library's `math.erf` / `math.erfc`, 2-6x
+faster than mapping those over the elements); erfinv starts from Winitzki's closed-form
+approximation (relative error ~2e-3) and takes two Halley steps on erf (or on erfc where
+|y| > 1/2, where 1 - |y| is exact and erf's own cancellation would lose digits), which reaches
+float64's precision. Everything is computed in float64 and rounded to the input's dtype.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from chainrule.primitives import dual
 from chainrule.primitives.base import Primitive
 from chainrule.primitives.binary import Binary
 from chainrule.primitives.elementwise import data_of
+from chainrule.primitives.erf_kernel import erf64, erfc64
 from chainrule.primitives.rules import D, Rule
 from chainrule.primitives.trig import same
 
@@ -28,8 +29,6 @@ _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
-_ERF = np.frompyfunc(math.erf, 1, 1)
-_ERFC = np.frompyfunc(math.erfc, 1, 1)
 
 
 def _in_float64(fn: Any, x: Any) -> Any:
@@ -40,13 +39,13 @@ def _in_float64(fn: Any, x: Any) -> Any:
 
 
 def erf(x: Any) -> Any:
-    """erf of a float array, exact (the C library's), in x's dtype."""
-    return _in_float64(_ERF, x)
+    """erf of a float array, within an ulp of the C library's, in x's dtype."""
+    return _in_float64(erf64, x)
 
 
 def erfc(x: Any) -> Any:
-    """erfc of a float array, exact (the C library's), in x's dtype."""
-    return _in_float64(_ERFC, x)
+    """erfc of a float array, within an ulp of the C library's, in x's dtype."""
+    return _in_float64(erfc64, x)
 
 
 def _erfinv64(y: np.ndarray) -> np.ndarray:
@@ -66,8 +65,8 @@ def _erfinv64(y: np.ndarray) -> np.ndarray:
     for _ in range(2):  # cubic convergence: 2e-3 -> ~1e-7 -> below float64 rounding
         # f(x) = erf(x) - a, written as (1 - a) - erfc(x) where a > 1/2; f' = 2/sqrt(pi) e^-x^2
         # and f''/f' = -2x, so Halley's step is u / (1 + x u) with u = f / f'.
-        residual[low] = _ERF(x[low]) - a[low]
-        residual[high] = (1 - a[high]) - _ERFC(x[high])
+        residual[low] = erf64(x[low]) - a[low]
+        residual[high] = (1 - a[high]) - erfc64(x[high])
         u = residual / (_TWO_OVER_SQRT_PI * np.exp(-x * x))
         x = x - u / (1 + x * u)
     out[inside] = np.copysign(x, y[inside])
