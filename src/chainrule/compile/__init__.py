@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar, overload
 from chainrule import backend, function
 from chainrule.compile.codegen import replay
 from chainrule.compile.recorder import CompileUnsupported
+from chainrule.compile.scalar import all_float64_0d
 from chainrule.compile.tape import Tape
 from chainrule.compile.tracer import Tracer
 from chainrule.modes import state as _modes
@@ -107,6 +108,9 @@ class CompiledFunction(Generic[_R]):
         else:
             tracer.tape.outputs = outputs
             tracer.tape.n_slots = len(tracer.values)
+            tracer.tape.scalar = all_float64_0d(tracer.values) and all_float64_0d(
+                [t._data for t in tracer.ref_list]
+            )
             self.cache[key] = tracer.tape
         return result
 

@@ -6,6 +6,8 @@ turned into the source of one function, `run(refs)`, whose body is the tape's ca
 local variables (`v12 = F3(c3, v10, r0._data)`), with every class, rule and constant bound by
 name in its namespace. The calls are the same ones eager makes (the primitives' own forward and
 backward, the engine's normalisation, summation order, leaf accumulation), so the numbers are.
+A tape whose values are all 0-d float64 gets a second function on Python floats (scalar.py),
+which falls back to this one for a call with an inf or nan.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.compile import scalar
 from chainrule.compile.tape import (
     BEGIN,
     BWD,
@@ -119,11 +122,12 @@ def _fit(g: Any, shape: tuple, dtype: Any) -> Any:
 
 def _call(obj: Any, name: str, args: tuple, kwargs: dict, grad_mode: bool) -> None:
     """An opaque call (optimizer step) in the caller's grad mode, as eager runs it."""
+    previous = _modes.grad_enabled  # off in the general replay, the caller's in scalar.py's
     _modes.grad_enabled = grad_mode
     try:
         getattr(obj, name)(*args, **kwargs)
     finally:
-        _modes.grad_enabled = False
+        _modes.grad_enabled = previous
 
 
 def generate(tape: Tape) -> Any:
@@ -142,6 +146,8 @@ def generate(tape: Tape) -> Any:
         "_accumulate": _accumulate,
         "_call": _call,
         "_node": _node,
+        "_accumulate_float": scalar._accumulate_float,
+        "_exp": np.exp,
     }
     counter = [0]
 
@@ -237,7 +243,28 @@ def generate(tape: Tape) -> Any:
     emit("    finally:")
     emit("        if _old is not None:")
     emit("            _seterr(**_old)")
-    source = "\n".join(lines)
+    run = _compiled(tape, "\n".join(lines), namespace)
+    if tape.scalar:  # every value a 0-d float64: Python floats (scalar.py)
+        floats = scalar.source(tape, const, lambda spec: _output(spec, const, True))
+        if floats is not None:
+            namespace["_array"] = _with_grad_off(run)  # forward values not all finite
+            tape.floats = True  # no rule runs: the grad mode need not be switched off
+            return _compiled(tape, "\n".join(floats), namespace)
+    return run
+
+
+def _with_grad_off(run: Any) -> Any:
+    def array_replay(refs: list[Any], grad_mode: bool) -> Any:
+        _modes.grad_enabled = False
+        try:
+            return run(refs, grad_mode)
+        finally:
+            _modes.grad_enabled = grad_mode
+
+    return array_replay
+
+
+def _compiled(tape: Tape, source: str, namespace: dict[str, Any]) -> Any:
     code = compile(source, f"<cr.compile tape {id(tape):x}>", "exec")
     exec(code, namespace)
     run = namespace["run"]
@@ -245,15 +272,16 @@ def generate(tape: Tape) -> Any:
     return run
 
 
-def _output(spec: Any, const: Any) -> str:
+def _output(spec: Any, const: Any, floats: bool = False) -> str:
     """The result expression: ("slot", s) a new Tensor on the replay's array (fresh every
     call: nothing is reused between replays), ("live", s, j) output j of the CompiledCall
     node, ("ref", k) the very tensor eager returned, ("grad", k) that tensor's .grad,
     ("copy", array) a constant the function made (copied, so two calls never share it),
-    ("value", v), and tuples and lists of those."""
+    ("value", v), and tuples and lists of those. With `floats` the slots hold Python floats
+    (scalar.py): a result is made a 0-d array, as eager's tensors hold it."""
     kind = spec[0]
     if kind == "slot":
-        return f"_make(v{spec[1]})"
+        return f"_make(_asarray(v{spec[1]}))" if floats else f"_make(v{spec[1]})"
     if kind == "live":  # an output of the CompiledCall node
         return f"_make(v{spec[1]}, True, node, {spec[2]})"
     if kind == "ref":
@@ -264,7 +292,7 @@ def _output(spec: Any, const: Any) -> str:
         return f"_make(_array({const(spec[1])}))"
     if kind == "value":
         return const(spec[1])
-    items = [_output(s, const) for s in spec[1]]
+    items = [_output(s, const, floats) for s in spec[1]]
     if kind == "tuple":
         return "(" + "".join(f"{item}, " for item in items) + ")"
     return "[" + ", ".join(items) + "]"
@@ -276,6 +304,8 @@ def replay(tape: Tape, inputs: list[Any]) -> Any:
     run = tape.run
     if run is None:
         run = tape.run = generate(tape)
+    if tape.floats:
+        return run(inputs + tape.bound, _modes.grad_enabled)
     previous = _modes.grad_enabled
     _modes.grad_enabled = False  # rules see arrays, as in the engine's first-order backward
     try:

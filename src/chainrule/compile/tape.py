@@ -56,6 +56,8 @@ class Tape:
     run: Any = None  # the generated replay function (codegen.generate), made on first use
     root_values: dict[int, Any] = field(default_factory=dict)  # ROOT slot -> the traced root
     module_guards: list[tuple[Any, bool]] = field(default_factory=list)  # (module, training)
+    scalar: bool = False  # every slot and ref a 0-d float64 at the trace (scalar.py)
+    floats: bool = False  # `run` is scalar.py's replay on Python floats
 
     def guards_hold(self) -> bool:
         """The bound tensors still look as they did when traced."""
