@@ -12,6 +12,9 @@ from typing import Any
 import numpy as np
 
 from chainrule import creation, errors, ops
+from chainrule.nn.loss_reduction import check_reduction as _check_reduction
+from chainrule.nn.loss_reduction import mean_over as _mean_over
+from chainrule.nn.loss_reduction import reduce as _reduce
 from chainrule.primitives.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
 from chainrule.tensor import Tensor
 
@@ -21,7 +24,6 @@ linear = ops.linear
 softmax = ops.softmax
 log_softmax = ops.log_softmax
 
-_REDUCTIONS = ("mean", "sum", "none")
 
 # The rest of torch.nn.functional, by topic (each module imports the helpers defined above from
 # here, so these come after them):
@@ -77,6 +79,7 @@ from chainrule.nn.functional_conv import (  # noqa: E402, F401
 )
 from chainrule.nn.functional_dropout import (  # noqa: E402, F401
     alpha_dropout,
+    dropout,
     dropout1d,
     dropout2d,
     dropout3d,
@@ -114,44 +117,6 @@ def one_hot(t: Tensor, num_classes: int = -1) -> Tensor:
     from chainrule.ops.composite import one_hot as _one_hot
 
     return _one_hot(t, num_classes)
-
-
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not
-    training); the mask comes from chainrule's seeded generator."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * 0.0
-    from chainrule import backend
-
-    keep = backend.rng().random(x.shape) >= p
-    return x * (keep.astype(x.dtype) / (1.0 - p))
-
-
-def _check_reduction(reduction: str, op: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-
-
-def _mean_over(total: Tensor, count: Any) -> Tensor:
-    """total / count, nan when count is 0 (an empty or all-ignored batch: PyTorch's 0/0), with
-    no division by zero left for backward to warn about."""
-    return total * float("nan") if count == 0 else total / count
-
-
-def _reduce(losses: Tensor, reduction: str) -> Tensor:
-    if losses.ndim == 0 and reduction != "none":
-        # the mean (or sum) of one loss is that loss: no Sum and Div-by-1 nodes for the ledger
-        # and drawings to show (seed 000 Ex1's loss), same value and gradient
-        return losses
-    if reduction == "mean":
-        return losses.mean()
-    if reduction == "sum":
-        return losses.sum()
-    return losses
 
 
 def _class_layout(input: Tensor, target: Tensor, op: str) -> tuple[Tensor, Tensor, tuple]:

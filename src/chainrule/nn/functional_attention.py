@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import backend, errors, ops
+from chainrule import errors, ops
+from chainrule.nn.functional_dropout import dropout
 from chainrule.tensor import Tensor
 
 
@@ -96,17 +97,8 @@ def scaled_dot_product_attention(
         scores = _mask_to_scores(scores, attn_mask, op)
     weights = safe_softmax(scores, -1)
     if dropout_p > 0.0:
-        weights = _dropout(weights, dropout_p)
+        weights = dropout(weights, dropout_p)
     return weights @ value
-
-
-def _dropout(x: Tensor, p: float) -> Tensor:
-    """F.dropout's mask (chainrule's seeded generator), here because functional.py, which
-    defines dropout, re-exports this module: importing it back would make a cycle."""
-    if p >= 1.0:
-        return x * 0.0
-    keep = backend.rng().random(x.shape) >= p
-    return x * (keep.astype(x.dtype) / (1.0 - p))
 
 
 def _repeat_heads(query: Tensor, kv: Tensor, op: str) -> Tensor:

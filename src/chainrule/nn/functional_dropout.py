@@ -1,4 +1,4 @@
-"""torch.nn.functional's dropout variants: whole channels (dropout1d/2d/3d) and SELU's
+"""torch.nn.functional's dropout and its variants: whole channels (dropout1d/2d/3d) and SELU's
 alpha dropout, which keeps the mean and variance of self-normalising activations.
 
 The masks come from chainrule's seeded generator; with training=False each is the identity.
@@ -10,6 +10,19 @@ import math
 
 from chainrule import backend, errors, ops
 from chainrule.tensor import Tensor
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not
+    training); the mask comes from chainrule's seeded generator."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = backend.rng().random(x.shape) >= p
+    return x * (keep.astype(x.dtype) / (1.0 - p))
 
 
 def _check_p(p: float, op: str) -> None:

@@ -16,9 +16,9 @@ import numpy as np
 
 from chainrule import backend, creation, errors, ops
 from chainrule.nn.functional_activations import _softplus_unit, logsigmoid
+from chainrule.nn.loss_reduction import REDUCTIONS as _REDUCTIONS
+from chainrule.nn.loss_reduction import reduce as _reduce
 from chainrule.tensor import Tensor
-
-_REDUCTIONS = ("mean", "sum", "none")
 
 
 def _reduction(reduction: str, op: str, size_average: Any = None, reduce: Any = None) -> str:
@@ -41,14 +41,6 @@ def _legacy(size_average: Any, reduce: Any) -> str:
     if not reduce:
         return "none"
     return "mean" if size_average else "sum"
-
-
-def _reduce(losses: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return losses.mean()
-    if reduction == "sum":
-        return losses.sum()
-    return losses
 
 
 def _pair(input: Any, target: Any, op: str) -> tuple[Tensor, Tensor]:

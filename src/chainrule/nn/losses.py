@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chainrule.nn import functional as F
+from chainrule.nn.loss_reduction import check_reduction
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
 
@@ -12,7 +13,7 @@ from chainrule.tensor import Tensor
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        F._check_reduction(reduction, type(self).__name__)
+        check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
     def extra_repr(self) -> str:
