@@ -44,6 +44,7 @@ class Adam(Optimizer):
             maximize=maximize,
         )
         super().__init__(params, defaults)
+        self._scratch: dict = {}  # per-parameter work buffer of the update; not optimizer state
 
     def step(self) -> None:
         for group in self.param_groups:
@@ -70,18 +71,46 @@ class Adam(Optimizer):
                 state["step"] += 1
                 t = state["step"]
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                m *= b1
-                m += (1 - b1) * g
-                v *= b2
-                v += (1 - b2) * (g * g)
                 bias1 = 1 - b1**t
                 bias2_sqrt = math.sqrt(1 - b2**t)
+                # The textbook lines, each temporary written into one reused buffer: the same
+                # operations in the same order (the same bits), without six parameter-sized
+                # allocations per step
+                if g.dtype != m.dtype or g.shape != m.shape:  # a .grad set by hand
+                    self._textbook(p, g, m, v, state, group, bias1, bias2_sqrt)
+                    continue
+                s = self._scratch.get(p)
+                if s is None or s.shape != g.shape or s.dtype != g.dtype:
+                    s = self._scratch[p] = np.empty_like(g)
+                m *= b1
+                m += np.multiply(g, 1 - b1, out=s)  # m += (1 - b1) * g
+                v *= b2
+                np.multiply(g, g, out=s)
+                v += np.multiply(s, 1 - b2, out=s)  # v += (1 - b2) * (g * g)
                 if amsgrad:
                     np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
                     v = state["max_exp_avg_sq"]
-                denom = np.sqrt(v) / bias2_sqrt + eps
-                p._data -= (lr / bias1) * (m / denom)
+                np.sqrt(v, out=s)
+                np.divide(s, bias2_sqrt, out=s)
+                denom = np.add(s, eps, out=s)  # sqrt(v) / bias2_sqrt + eps
+                p._data -= np.multiply(np.divide(m, denom, out=s), lr / bias1, out=s)
                 self._touch(p)
+
+    def _textbook(
+        self, p: Any, g: Any, m: Any, v: Any, state: dict, group: dict, bias1: float, b2s: float
+    ) -> None:
+        """The update with fresh temporaries, for a gradient of another dtype or shape than the
+        parameter's (NumPy's promotion and broadcasting decide the arithmetic, as before)."""
+        (b1, b2), lr, eps = group["betas"], group["lr"], group["eps"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        p._data -= (lr / bias1) * (m / (np.sqrt(v) / b2s + eps))
+        self._touch(p)
 
 
 class AdamW(Adam):
