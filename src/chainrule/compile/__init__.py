@@ -25,6 +25,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
+import numpy as np
+
 from chainrule import backend, function
 from chainrule.compile.codegen import replay
 from chainrule.compile.recorder import CompileUnsupported
@@ -108,6 +110,8 @@ class CompiledFunction(Generic[_R]):
         else:
             tracer.tape.outputs = outputs
             tracer.tape.n_slots = len(tracer.values)
+            tracer.tape.metas = [(np.shape(v), getattr(v, "dtype", None)) for v in tracer.values]
+            tracer.tape.ref_metas = [(t._data.shape, t._data.dtype) for t in tracer.ref_list]
             tracer.tape.scalar = all_float64_0d(tracer.values) and all_float64_0d(
                 [t._data for t in tracer.ref_list]
             )

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.compile import scalar
+from chainrule.compile import kernels, scalar
 from chainrule.compile.tape import (
     BEGIN,
     BWD,
@@ -168,6 +168,36 @@ def generate(tape: Tape) -> Any:
 
     lines = ["def run(refs, grad_mode):", "    _old = None", "    try:"]
     emit = lines.append
+    namespace.update(kernels.NAMESPACE)
+    lowered = kernels.plan(tape)
+
+    def _forward(index: int, ins: tuple, pad: str) -> None:
+        """FWD through the primitive's forward, on a fresh ctx."""
+        _, cls, specs, out, template = ins
+        forward = const(cls.forward)
+        args = ", ".join(arg(s) for s in specs)
+        ctx = f"c{index}"
+        emit(f"{pad}{ctx} = _new({const(_ctx_class(cls, template))})")
+        slots = out if type(out) is tuple else (out,)
+        targets = ", ".join(f"v{s}" for s in slots) + ("," if type(out) is tuple else "")
+        emit(f"{pad}{targets} = {forward}({ctx}, {args})")
+
+    def _backward(ins: tuple, pad: str) -> None:
+        """BWD through the primitive's backward, as the engine calls it."""
+        _, at, grads_in, grads_out = ins
+        cls = tape.instrs[at][1]
+        ctx = f"c{at}"
+        grads = [f"v{s}" if s >= 0 else "None" for s in grads_in]
+        if cls._raw and len(grads) == 1:  # the engine's fast path, as it runs it
+            emit(f"{pad}r = {const(cls.backward)}({ctx}, {grads[0]})")
+            emit(f"{pad}if type(r) is not tuple or len(r) != {len(grads_out)}:")
+            emit(f"{pad}    r = _normalise({ctx}, r)")
+        else:
+            emit(f"{pad}r = _call_backward({ctx}, [{', '.join(grads)}], False)")
+        for i, s in enumerate(grads_out):
+            if s >= 0:
+                emit(f"{pad}v{s} = r[{i}]")
+
     pad = "        "
     zero_d = tape.zero_d_slots
     for index, ins in enumerate(tape.instrs):
@@ -183,31 +213,29 @@ def generate(tape: Tape) -> Any:
             pad = pad[:-4]
             emit(f"{pad}node = _node(bwd, refs, {const(wrt)}, {const(meta)}, {const(out_meta)})")
         elif op == FWD:
-            _, cls, specs, out, template = ins
-            forward = const(cls.forward)
-            args = ", ".join(arg(s) for s in specs)
-            ctx = f"c{index}"
-            emit(f"{pad}{ctx} = _new({const(_ctx_class(cls, template))})")
-            slots = out if type(out) is tuple else (out,)
-            targets = ", ".join(f"v{s}" for s in slots) + ("," if type(out) is tuple else "")
-            emit(f"{pad}{targets} = {forward}({ctx}, {args})")
-            for s in slots:
+            out = ins[3]
+            low = lowered.get(index)
+            if low is None:
+                _forward(index, ins, pad)
+            else:  # kernels.py: the op's NumPy calls inline, eager's call after an `else:`
+                body, otherwise = kernels.forward(tape, index, low, arg, const)
+                lines.extend(pad + line for line in body)
+                if otherwise:
+                    emit(f"{pad}else:")
+                    _forward(index, ins, pad + "    ")
+            for s in out if type(out) is tuple else (out,):
                 if s in zero_d:  # forward gave a Python number: eager makes it a 0-d array
                     emit(f"{pad}v{s} = _asarray(v{s})")
         elif op == BWD:
-            _, at, grads_in, grads_out = ins
-            cls = tape.instrs[at][1]
-            ctx = f"c{at}"
-            grads = [f"v{s}" if s >= 0 else "None" for s in grads_in]
-            if cls._raw and len(grads) == 1:  # the engine's fast path, as it runs it
-                emit(f"{pad}r = {const(cls.backward)}({ctx}, {grads[0]})")
-                emit(f"{pad}if type(r) is not tuple or len(r) != {len(grads_out)}:")
-                emit(f"{pad}    r = _normalise({ctx}, r)")
+            low = lowered.get(ins[1])
+            if low is None:
+                _backward(ins, pad)
             else:
-                emit(f"{pad}r = _call_backward({ctx}, [{', '.join(grads)}], False)")
-            for i, s in enumerate(grads_out):
-                if s >= 0:
-                    emit(f"{pad}v{s} = r[{i}]")
+                body, otherwise = kernels.backward(tape, ins, low, const)
+                lines.extend(pad + line for line in body)
+                if otherwise:
+                    emit(f"{pad}else:")
+                    _backward(ins, pad + "    ")
         elif op == SUM:
             _, out, slots = ins
             emit(f"{pad}v{out} = " + " + ".join(f"v{s}" for s in slots))  # a left fold

@@ -58,6 +58,8 @@ class Tape:
     module_guards: list[tuple[Any, bool]] = field(default_factory=list)  # (module, training)
     scalar: bool = False  # every slot and ref a 0-d float64 at the trace (scalar.py)
     floats: bool = False  # `run` is scalar.py's replay on Python floats
+    metas: list[tuple] = field(default_factory=list)  # slot -> (shape, dtype) at the trace
+    ref_metas: list[tuple] = field(default_factory=list)  # ref -> (shape, dtype), guarded
 
     def guards_hold(self) -> bool:
         """The bound tensors still look as they did when traced."""
