@@ -34,6 +34,7 @@ from chainrule.compile.tape import (
     SETGRAD,
     SLOT,
     SUM,
+    VALUE,
     Tape,
     _accumulate,
 )
@@ -96,6 +97,15 @@ class CompiledCall(Function):
         return ctx.bwd(*grads)
 
 
+def _spent() -> Node:
+    """The node of a result the function already backpropagated through (eager's graph is
+    freed by then): a second backward raises eager's error."""
+    node = Node(CompiledCall)
+    node.next_edges, node.input_meta, node.needs_input_grad = (), (), ()
+    node._saved = _FREED
+    return node
+
+
 def _node(bwd: Any, refs: list[Any], wrt: tuple, meta: tuple, out_meta: tuple) -> Node:
     node = Node(CompiledCall)
     node.next_edges = tuple((refs[k], 0) for k in wrt)
@@ -146,6 +156,7 @@ def generate(tape: Tape) -> Any:
         "_accumulate": _accumulate,
         "_call": _call,
         "_node": _node,
+        "_spent": _spent,
         "_accumulate_float": scalar._accumulate_float,
         "_exp": np.exp,
     }
@@ -259,6 +270,18 @@ def generate(tape: Tape) -> Any:
         elif op == CALL:
             _, obj, name, args, kwargs = ins
             emit(f"{pad}_call({const(obj)}, {name!r}, {const(args)}, {const(kwargs)}, grad_mode)")
+        elif op == VALUE:  # called again on the replay's tensors (a fresh Tensor per array)
+            _, fn, targs, tkwargs, out = ins
+
+            def tensor_arg(a: tuple) -> str:
+                kind, v = a
+                if kind == "c":
+                    return const(v)
+                return f"refs[{v[1]}]" if v[0] == REF else f"_make({arg(v)})"
+
+            call = [tensor_arg(a) for a in targs]
+            call += [f"{k}={tensor_arg(a)}" for k, a in tkwargs.items()]
+            emit(f"{pad}v{out} = {const(fn)}({', '.join(call)})._data")
         elif op == CHECK:
             emit(f"{pad}{const(ins[1])}({', '.join(arg(s) for s in ins[2])})")
         elif op == SETGRAD:
@@ -312,6 +335,9 @@ def _output(spec: Any, const: Any, floats: bool = False) -> str:
         return f"_make(_asarray(v{spec[1]}))" if floats else f"_make(v{spec[1]})"
     if kind == "live":  # an output of the CompiledCall node
         return f"_make(v{spec[1]}, True, node, {spec[2]})"
+    if kind == "spent":  # backpropagated inside the function: requires grad, graph freed
+        value = f"_asarray(v{spec[1]})" if floats else f"v{spec[1]}"
+        return f"_make({value}, True, _spent())"
     if kind == "ref":
         return f"refs[{spec[1]}]"
     if kind == "grad":

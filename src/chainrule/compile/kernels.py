@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.compile.scalar import _output_slots as output_slots
 from chainrule.compile.tape import (
     BWD,
     BWD_BEGIN,
@@ -40,6 +41,7 @@ from chainrule.compile.tape import (
     ROOT,
     SLOT,
     SUM,
+    VALUE,
     Tape,
 )
 from chainrule.primitives.elementwise import Relu
@@ -142,17 +144,13 @@ def _uses(tape: Tape) -> dict[int, list[int]]:
         elif op == BWD_END:
             for s in ins[3]:
                 use(s, at)
-    for s in _output_slots(tape.outputs):
+        elif op == VALUE:
+            for kind, v in (*ins[2], *ins[3].values()):
+                if kind == "t" and v[0] == SLOT:
+                    use(v[1], at)
+    for s in sorted(output_slots(tape.outputs)):
         use(s, len(tape.instrs))
     return uses
-
-
-def _output_slots(spec: Any) -> list[int]:
-    if spec[0] in ("slot", "live"):
-        return [spec[1]]
-    if spec[0] in ("tuple", "list"):
-        return [s for item in spec[1] for s in _output_slots(item)]
-    return []
 
 
 def _meta(tape: Tape, spec: tuple) -> tuple | None:

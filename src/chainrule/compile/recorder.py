@@ -26,6 +26,7 @@ from chainrule.compile.tape import (
     ROOT,
     SLOT,
     SUM,
+    VALUE,
     Tape,
 )
 from chainrule.engine_hooks import _as_array
@@ -74,6 +75,10 @@ class Recorder:
         self.live: list[Any] = []  # results that require grad, backpropagated after the call
         self.capturing = False
         self.captures: dict[int, int] = {}  # id(leaf) -> slot of its gradient (capture run)
+        # id(tensor) -> (tensor, the public function that made it): tensors wrapped around an
+        # array that no recorded op produced (tracer.py's `_make` hook); bound as constants
+        # they would repeat their traced value on every replay
+        self.made: dict[int, tuple[Any, str]] = {}
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def mine(self) -> bool:
@@ -117,6 +122,8 @@ class Recorder:
             s = self.slot_of.get(id(a._data))
             if s is not None:
                 return (SLOT, s)
+            if id(a) in self.made:
+                self.unsupported(_unrecorded(self.made[id(a)][1]))
             return (REF, self.ref(a))
         if isinstance(a, (np.ndarray, np.generic)):
             s = self.slot_of.get(id(a))
@@ -125,7 +132,29 @@ class Recorder:
             k = self.ref_data.get(id(a))
             if k is not None and self.ref_list[k]._data is a:
                 return (REF, k)
+        if self._derived(a):
+            self.unsupported(
+                "an operation argument that holds a view of a traced array (a mask or an "
+                "index broadcast or reshaped outside the recorded operations); it would "
+                "repeat its traced value on replay"
+            )
         return (CONST, a)
+
+    def _derived(self, a: Any, depth: int = 0) -> bool:
+        """Whether a constant argument reaches a traced array (a slot's or a ref's) through
+        views or containers: recorded as a constant, it would be frozen."""
+        if isinstance(a, np.ndarray):
+            base = a
+            while base is not None:
+                if id(base) in self.slot_of or id(base) in self.ref_data:
+                    return True
+                base = base.base
+            return False
+        if isinstance(a, (tuple, list)) and depth < 4:
+            return any(self._derived(x, depth + 1) for x in a)
+        if isinstance(a, TensorBase):
+            return self._derived(a._data, depth + 1) or id(a) in self.made
+        return False
 
     def snapshot(self) -> None:
         """The refs as they are now are accounted for (after a recorded change)."""
@@ -190,6 +219,42 @@ class Recorder:
             self.node_op[id(node)] = at
             self.nodes.append(node)
         return out
+
+    def on_value(self, original: Any, name: str, args: tuple, kwargs: dict) -> Any:
+        """A function of tensors whose result never requires grad and that no primitive runs
+        (a comparison, argmax, a logical op): recorded as one VALUE call on the replay's
+        tensors, so its result is computed again each call instead of frozen."""
+        if not self.mine():
+            return original(*args, **kwargs)
+        targs = [self._value_arg(a) for a in args]
+        tkwargs = {k: self._value_arg(v) for k, v in kwargs.items()}
+        self.suspended += 1  # its own work is replayed by calling it again
+        try:
+            result = original(*args, **kwargs)
+        finally:
+            self.suspended -= 1
+        if (
+            any(a is None for a in (*targs, *tkwargs.values()))
+            or not isinstance(result, TensorBase)
+            or result._requires_grad
+        ):
+            self.unsupported(f"{name} with tensors inside a container or a result the tape "
+                             "cannot replay")  # fmt: skip
+            return result
+        self.emit(VALUE, original, tuple(targs), tkwargs, self.new_slot(result._data))
+        return result
+
+    def _value_arg(self, a: Any) -> tuple | None:
+        if isinstance(a, TensorBase):
+            return ("t", self.spec(a))
+        if isinstance(a, (list, tuple)) and any(isinstance(x, TensorBase) for x in a):
+            return None
+        return ("c", a)
+
+    def on_make(self, t: Any, maker: str) -> None:
+        """A tensor made around an array outside every recorded op (see `made`)."""
+        if self.mine() and not self.reentry and not self.in_backward:
+            self.made[id(t)] = (t, maker)
 
     # -- backward --------------------------------------------------------------------------------
     def on_backward(
@@ -356,7 +421,11 @@ class Recorder:
                 return ("grad", k)
         s = self.slot_of.get(id(value._data))
         if s is None:
+            if id(value) in self.made:
+                self.unsupported(_unrecorded(self.made[id(value)][1]))
             return ("copy", np.array(value._data))
+        if value.grad_fn is not None and id(value.grad_fn) in self.visited:
+            return ("spent", s)  # backpropagated inside: eager's flags, a freed graph
         if value.grad_fn is not None and id(value.grad_fn) not in self.visited:
             # backward will run through it after the call: compiled as the backward of one
             # node (see trace_backward)
@@ -403,3 +472,11 @@ class Recorder:
         meta = tuple((self.ref_list[k]._data.shape, self.ref_list[k]._data.dtype) for k in wrt)
         out_meta = tuple((t._data.shape, t._data.dtype) for t in self.live)
         self.emit(BWD_END, tuple(seeds), tuple(wrt), grads, meta, out_meta)
+
+
+def _unrecorded(maker: str) -> str:
+    return (
+        f"a tensor computed by {maker}, which cr.compile does not record (the replay would "
+        "repeat its traced value); computing it outside the compiled function, or eagerly, "
+        "gives the right one"
+    )

@@ -217,7 +217,7 @@ def _output_slots(spec: Any) -> set[int]:
     if spec is None:
         return set()
     kind = spec[0]
-    if kind in ("slot", "live"):
+    if kind in ("slot", "live", "spent"):
         return {spec[1]}
     if kind in ("tuple", "list"):
         return set().union(*(_output_slots(s) for s in spec[1]))

@@ -16,6 +16,10 @@ Instructions (tuples, first item the opcode):
 * ``(CALL, obj, name, args, kwargs)``: an opaque call (optimizer ``step``/``zero_grad``, a
   scheduler's ``step``), replayed by calling the same method on the same object.
 * ``(CHECK, fn, specs)``: a front door's NumPy check of argument values, called again.
+* ``(VALUE, fn, args, kwargs, out)``: a function whose results never require grad and that no
+  primitive runs (a comparison, argmax, a logical op, one_hot), called again on the replay's
+  tensors: ``args``/``kwargs`` hold ``("t", spec)`` for a tensor, ``("c", value)`` otherwise;
+  ``out`` is one slot, or a tuple of slots for a tuple result.
 * ``(SETGRAD, ref)``: ``tensor.grad = None``.
 * ``(BEGIN,)`` / ``(END,)``: around a backward: NumPy's error state as the engine sets it.
 * ``(BWD_BEGIN,)`` ... ``(BWD_END, seeds, wrt, grads, meta, out_meta)``: the backward of the
@@ -37,6 +41,7 @@ import numpy as np
 from chainrule.tensor import Tensor
 
 FWD, ROOT, SUM, BWD, FIT, LEAF, CALL, SETGRAD, BEGIN, END, CHECK, BWD_BEGIN, BWD_END = range(13)
+VALUE = 13
 
 # Where a forward argument comes from (the first item of a spec).
 SLOT, CONST, REF = 0, 1, 2

@@ -11,15 +11,30 @@ and the compiled function falls back to eager for that variant (or raises under 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from chainrule import backend, engine, function
+from chainrule import backend, creation, engine, function, tensor_methods
 from chainrule.compile.recorder import Recorder
 from chainrule.compile.tape import CALL, CHECK, REF, SETGRAD
+from chainrule.nn import attention as _mha
 from chainrule.nn import functional as _functional
+from chainrule.nn import functional_attention as _attention
+from chainrule.nn import functional_conv as _conv
 from chainrule.nn import functional_layers as _layers
 from chainrule.nn import utils as _nn_utils
 from chainrule.nn.module import Module
+from chainrule.ops import (
+    _argextreme,
+    composite,
+    conversion,
+    index_keys,
+    logic,
+    order,
+    reduce,
+    selection,
+    structure,
+)
 from chainrule.optim.lr_scheduler_base import LRScheduler
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
@@ -55,6 +70,84 @@ _DIRECT_WRITES = [
     (_layers, "_renorm_rows", "an embedding's max_norm renormalisation (in place)"),
     (_nn_utils, "clip_grad_norm_", "clip_grad_norm_ (in place on the gradients)"),
 ]
+
+
+_TM = tensor_methods.TensorMethods
+_LOGIC = [
+    "isnan", "isfinite", "isinf", "isposinf", "isneginf", "isreal", "isclose", "logical_not",
+    "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "_shift",
+]  # fmt: skip
+
+# Functions of tensors whose result never requires grad and that no primitive runs: recorded as
+# VALUE calls (replayed on the call's tensors), wherever a module or class binds them.
+_VALUE_FUNCTIONS: list[tuple[str, Any]] = [
+    ("comparison", _TM._compare),
+    ("logical_not", _TM.logical_not),
+    ("isnan", _TM.isnan),
+    ("isfinite", _TM.isfinite),
+    ("argmax/argmin", _argextreme),
+    ("one_hot", composite.one_hot),
+    ("any/all", composite._logical_reduction),
+    ("argsort", selection.argsort),
+    ("count_nonzero", reduce.count_nonzero),
+    ("an attention mask", _mha._as_float_mask),
+    *((name, getattr(logic, name)) for name in _LOGIC),
+]
+
+# Functions that compute positions from values in NumPy and hand them to a primitive as plain
+# arrays (so the tape would freeze them), or whose result's shape depends on values.
+_POSITION_FUNCTIONS: list[tuple[Any, str]] = [
+    (composite.sort, "sort()"),
+    (composite.topk, "topk()"),
+    (order._median, "median()/nanmedian() along a dim"),
+    (reduce._cumulative_extreme, "cummax()/cummin()"),
+    (selection.nonzero, "nonzero() (its shape depends on the values)"),
+    (selection.argwhere, "argwhere() (its shape depends on the values)"),
+    (selection.masked_select, "masked_select() (its shape depends on the values)"),
+]
+
+# Callers of `_make` that wrap a new constant (from Python values or a shape, which the guards
+# cover), or alias an array the tape already knows: what they make is not a computed value.
+_CONSTANT_MAKERS = {
+    f.__code__
+    for f in (
+        creation.tensor, creation.from_numpy, conversion.as_tensor,
+        TensorBase.data.fget, TensorBase.detach,  # type: ignore[attr-defined]
+        _TM.new_zeros, _TM.new_ones, _TM.new_full, _TM.new_tensor,
+        structure.triu_indices, structure.tril_indices,
+        # pooling's divisors and averaging matrices, the causal mask: from shapes alone
+        _conv._avg_pool, _conv.adaptive_avg_pool1d, _conv.adaptive_avg_pool2d, _conv.interpolate,
+        _attention.scaled_dot_product_attention,
+    )
+}  # fmt: skip
+
+
+def _bindings(fn: Any) -> list[tuple[Any, str]]:
+    """Every (module or class, name) in chainrule that binds `fn`."""
+    found = []
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not module_name.startswith("chainrule"):
+            continue
+        owners = [module, *(v for v in vars(module).values() if isinstance(v, type))]
+        for owner in owners:
+            for name, value in list(vars(owner).items()):
+                if value is fn:
+                    found.append((owner, name))
+    return list(dict.fromkeys(found))
+
+
+def _maker(frame: Any) -> str:
+    """The public chainrule function a `_make` call came from, for the fallback's message."""
+    first = frame.f_code.co_name
+    for _ in range(6):
+        if frame is None or "chainrule" not in frame.f_code.co_filename:
+            break
+        name = frame.f_code.co_name
+        if not name.startswith("_") and name != "<lambda>":
+            return f"{name}()"
+        frame = frame.f_back
+    return f"{first}()"
 
 
 def _subclasses(cls: type) -> list[type]:
@@ -100,6 +193,17 @@ class Tracer(Recorder):
         for owner, name, reason in _DIRECT_WRITES:
             self._patch(owner, name, self._refuse(getattr(owner, name), reason))
         self._patch(Module, "__call__", self._module_call(vars(Module)["__call__"]))
+        self._patch(TensorBase, "_make", staticmethod(self._traced_make()))
+        self._patch(index_keys, "_key_part", self._key_part(index_keys._key_part))
+        for fn, what in _POSITION_FUNCTIONS:
+            reason = f"{what}: positions computed from values, which the tape would freeze"
+            refused = self._refuse(fn, reason)
+            for owner, attr in _BINDINGS.setdefault(id(fn), _bindings(fn)):
+                self._patch(owner, attr, refused)
+        for name, fn in _VALUE_FUNCTIONS:
+            wrapped = self._value(fn, name)
+            for owner, attr in _BINDINGS.setdefault(id(fn), _bindings(fn)):
+                self._patch(owner, attr, wrapped)
         for name, reason in _VALUE_METHODS.items():
             self._patch(Tensor, name, self._refuse(getattr(Tensor, name), reason))
         for name, value in vars(InPlaceMethods).items():
@@ -181,6 +285,38 @@ class Tracer(Recorder):
 
         return call
 
+    def _traced_make(self) -> Any:
+        make = vars(TensorBase)["_make"].__func__
+
+        def traced_make(data: Any, requires_grad: bool = False, grad_fn: Any = None,
+                        output_nr: int = 0, version_counter: Any = None) -> Any:  # fmt: skip
+            t = make(data, requires_grad, grad_fn, output_nr, version_counter)
+            if grad_fn is None:  # an op's result carries its node; a bare wrap does not
+                caller = sys._getframe(1)
+                if caller.f_code not in _CONSTANT_MAKERS:
+                    self.on_make(t, _maker(caller))
+            return t
+
+        return traced_make
+
+    def _key_part(self, original: Any) -> Any:
+        """An index key's part: a 0-d integer tensor becomes a Python int (as torch reads it),
+        which the tape would keep; the trace refuses it."""
+
+        def key_part(part: Any) -> Any:
+            scalar = isinstance(part, TensorBase) and part._data.ndim == 0
+            if scalar and part._data.dtype.kind in "iu" and self.mine():
+                self.unsupported("a 0-d integer tensor used as an index (read as an int)")
+            return original(part)
+
+        return key_part
+
+    def _value(self, original: Any, name: str) -> Any:
+        def value(*args: Any, **kwargs: Any) -> Any:
+            return self.on_value(original, name, args, kwargs)
+
+        return value
+
     def _check(self, original: Any) -> Any:
         """A front door's check of argument values (labels in range): replayed as a call."""
 
@@ -227,3 +363,4 @@ class Tracer(Recorder):
 
 
 _MISSING = object()
+_BINDINGS: dict[int, list[tuple[Any, str]]] = {}  # id(fn) -> where chainrule binds it (cached)

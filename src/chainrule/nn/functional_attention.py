@@ -30,7 +30,10 @@ def _mask_to_scores(scores: Tensor, attn_mask: Any, op: str) -> Tensor:
             f"scores' shape {tuple(scores.shape)} (..., L, S)"
         )
     if mask.dtype == np.bool_:
-        return scores.masked_fill(~mask, float("-inf"))
+        # negated as a tensor: cr.compile records that (and recomputes it on each replay),
+        # where a NumPy array made here would be frozen into the tape
+        keep = attn_mask if isinstance(attn_mask, Tensor) else Tensor._make(mask)
+        return scores.masked_fill(~keep, float("-inf"))
     if not isinstance(attn_mask, Tensor):
         attn_mask = Tensor._make(mask.astype(scores.dtype))
     return scores + attn_mask

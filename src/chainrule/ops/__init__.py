@@ -308,13 +308,13 @@ def _extreme(x: TensorT, dim: Any, keepdim: bool, op: str) -> Any:
             f"{tuple(x.shape)})"
         )
     arg = np.argmax if op == "max" else np.argmin
-    data = x._data
-    indices = np.expand_dims(arg(data, axis=axis), axis)
-    values = Gather.apply(x, axis, indices)
+    # the positions through _argextreme, a function cr.compile records (computed again on each
+    # replay), rather than NumPy here (a plain array, which a trace would freeze)
+    name = "argmax" if op == "max" else "argmin"
+    values = Gather.apply(x, axis, _argextreme(x, dim, True, arg, name)._data)
     if not keepdim:
         values = values.reshape(reduced_shape(x.shape, (axis,)))
-        indices = indices.reshape(values.shape)
-    return values_indices(values, x._make(indices))
+    return values_indices(values, _argextreme(x, dim, keepdim, arg, name))
 
 
 @overload

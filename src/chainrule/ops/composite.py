@@ -36,7 +36,9 @@ def masked_fill(x: TensorT, mask: Any, value: Any) -> TensorT:
             f"masked_fill: mask of shape {m.shape} does not broadcast to the tensor's shape "
             f"{tuple(x.shape)}"
         )
-    return Where.apply(np.broadcast_to(m, x.shape), *promote(operand(value), x))
+    # the mask as given (Where broadcasts it): a view made here would hide from cr.compile
+    # that the mask is a traced value, and the replay would have to fall back
+    return Where.apply(m, *promote(operand(value), x))
 
 
 def _broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
