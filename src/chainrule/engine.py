@@ -167,7 +167,14 @@ def _run(
             _deliver_leaf(leaf, g, captured, leaf_slots, capture, accumulate_only, placed)
     ready = [node for node in buffers if node not in dependencies]
     anomaly = _modes.anomaly_enabled and _modes.anomaly_check_nan
+    # The common case of _call_backward (a primitive's first-order backward on one output,
+    # no anomaly check) is inlined below; everything else goes through it. So is every node
+    # while cr.compile's tracer has replaced the module's _call_backward (it must see each one).
+    inline = not create_graph and not anomaly and _call_backward is _EAGER_CALL_BACKWARD
+    free = not retain_graph
     ndarray = np.ndarray
+    generic = np.generic
+    place = placed.add
     while ready:
         node = ready.pop()
         grads = buffers.pop(node)
@@ -180,11 +187,19 @@ def _run(
                     captured[slot] = g if captured[slot] is None else captured[slot] + g
         edges = node.next_edges
         fn = node.fn
-        if grads[0] is not None or any(g is not None for g in grads):
-            input_grads: Any = _call_backward(node, grads, create_graph, anomaly)
+        if inline and fn._raw and len(grads) == 1:
+            g = grads[0]
+            if g is not None:
+                input_grads: Any = fn.backward(node, g)
+                if type(input_grads) is not tuple or len(input_grads) != len(edges):
+                    input_grads = _normalise(node, input_grads)
+            else:
+                input_grads = (None,) * len(edges)
+        elif grads[0] is not None or any(g is not None for g in grads):
+            input_grads = _call_backward(node, grads, create_graph, anomaly)
         else:
             input_grads = (None,) * len(edges)
-        if not retain_graph and node._saved is not None:
+        if free and node._saved is not None:
             node._saved = _FREED  # free what backward saved (see Node._freed)
         meta = node.input_meta
         for i, edge in enumerate(edges):
@@ -195,22 +210,27 @@ def _run(
             if g is not None:
                 shape, dtype = meta[i]
                 if (
-                    (type(g) is not ndarray and not isinstance(g, np.generic))
+                    (type(g) is not ndarray and not isinstance(g, generic))
                     or g.shape != shape
-                    or g.dtype != dtype
+                    or (g.dtype is not dtype and g.dtype != dtype)  # `is`: the usual case
                 ):
                     g = _fit(g, node, i, convert)
             if type(target) is Node:
                 if g is not None:
-                    placed.add(id(g))
+                    place(id(g))
                     buf = buffers.get(target)
-                    if buf is None:
+                    if buf is not None:
+                        buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    elif target.n_outputs == 1:  # the first gradient of a one-output node
+                        buffers[target] = [g]
+                    else:
                         buf = buffers[target] = [None] * target.n_outputs
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                        buf[nr] = g
                 left = dependencies[target] - 1
-                dependencies[target] = left
-                if left == 0:
-                    if target not in buffers:
+                if left:
+                    dependencies[target] = left
+                else:  # its last consumer delivered (no edge reads the count again)
+                    if g is None and target not in buffers:  # (a gradient made its buffer)
                         buffers[target] = [None] * target.n_outputs
                     ready.append(target)
             else:  # a leaf
@@ -218,7 +238,7 @@ def _run(
                     not fn._raw or (g is input_grads[i] and _appears_twice(g, input_grads))
                 ):
                     # one array for two inputs (a + b), or from user code that may keep it
-                    placed.add(id(g))
+                    place(id(g))
                 key = id(target)
                 left = leaf_pending[key] - 1
                 if left:  # more contributions to come: keep the sum (a new array)
@@ -242,6 +262,8 @@ def _count_dependencies(roots: list[Node]) -> tuple[dict[Node, int], dict[int, i
     leaves: dict[int, int] = {}
     roots_set = set(roots)
     stack = list(roots)
+    push = stack.append
+    count = dependencies.get
     while stack:
         node = stack.pop()
         for edge in node.next_edges:
@@ -249,12 +271,13 @@ def _count_dependencies(roots: list[Node]) -> tuple[dict[Node, int], dict[int, i
                 continue
             target = edge[0]
             if type(target) is Node:
-                if target in dependencies:
-                    dependencies[target] += 1
+                n = count(target)
+                if n is not None:
+                    dependencies[target] = n + 1
                 else:  # first visit (a root reached again was already walked from the start)
                     dependencies[target] = 1
                     if target not in roots_set:
-                        stack.append(target)
+                        push(target)
             else:
                 key = id(target)
                 leaves[key] = leaves.get(key, 0) + 1
@@ -283,6 +306,10 @@ def _call_backward(
     if anomaly:  # detect_anomaly(check_nan=False) turns the check off
         _check_anomaly(node, result)
     return result
+
+
+# The engine's own _call_backward (cr.compile's tracer swaps the module global for a hook).
+_EAGER_CALL_BACKWARD = _call_backward
 
 
 def _normalise(node: Node, result: Any) -> tuple:

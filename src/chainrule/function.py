@@ -115,9 +115,9 @@ class Node:
         The engine runs backward with grad mode equal to create_graph, so grad mode tells which:
         a primitive sees Tensors exactly when its backward is being recorded."""
         saved = self._saved
-        if saved is None:
-            return ()
-        if saved is _FREED:
+        if saved is None or saved is _FREED:
+            if saved is None:
+                return ()
             raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
         as_tensors = _modes.grad_enabled or not self.fn._raw
         if not as_tensors and len(saved) == 2:  # the common case (binary rules), unrolled
@@ -225,6 +225,111 @@ def _apply(cls: type[Function], args: tuple) -> Any:
         if traced is not None:
             return traced
     raw = cls._raw
+    if raw and len(args) == 2:
+        # A primitive of two inputs (every binary operator), unrolled: the same steps in the
+        # same order as the general pass below, without its per-input lists (one tuple each
+        # for the edges, the metadata and the needs) and with _connect inlined.
+        a, b = args
+        if isinstance(a, Tensor):
+            x = a._data
+            if a._requires_grad:
+                if a._base is not None:
+                    _check_view(a, a._base, cls)
+                fn = a.grad_fn
+                edge_a = (fn, a._output_nr) if fn is not None else (a, 0)
+                meta_a = (x.shape, x.dtype)
+            else:
+                edge_a = meta_a = None
+        else:
+            x = a
+            edge_a = meta_a = None
+        if isinstance(b, Tensor):
+            y = b._data
+            if b._requires_grad:
+                if b._base is not None:
+                    _check_view(b, b._base, cls)
+                fn = b.grad_fn
+                edge_b = (fn, b._output_nr) if fn is not None else (b, 0)
+                meta_b = (y.shape, y.dtype)
+            else:
+                edge_b = meta_b = None
+        else:
+            y = b
+            edge_b = meta_b = None
+        ctx = Node.__new__(Node)
+        ctx.fn = cls
+        ctx._to_save = ()
+        ctx._saved = None
+        # No primitive's forward reads the edges or the metadata, so they are set now, once
+        # (the general pass sets them after forward, in _connect).
+        if (edge_a is not None or edge_b is not None) and _modes.grad_enabled:
+            record = True
+            ctx.next_edges = (edge_a, edge_b)
+            ctx.input_meta = (meta_a, meta_b)
+            if edge_b is None:  # constant tuples: no allocation per op
+                ctx.needs_input_grad = (True, False)
+            elif edge_a is None:
+                ctx.needs_input_grad = (False, True)
+            else:
+                ctx.needs_input_grad = (True, True)
+        else:
+            record = False
+            ctx.next_edges = ctx.input_meta = ctx.needs_input_grad = ()
+        try:
+            out = cls.forward(ctx, x, y)
+        except (ValueError, TypeError, IndexError) as error:
+            raise _explain(cls, args, error) from None
+        if (
+            type(out) is tuple
+            or cls._view
+            or (record and _watched[0] and (_modes.anomaly_enabled or _modes.recorder is not None))
+        ):
+            return _wrap_outputs(cls, ctx, args, out, record, [edge_a, edge_b], [meta_a, meta_b])
+        returned = out  # saved values are matched by identity with what forward returned
+        if type(out) is not np.ndarray and not hasattr(out, "dtype"):
+            out = np.asarray(out)  # a Python number
+        t = object.__new__(Tensor._concrete)  # Tensor._make, inlined (see below)
+        t._data = out
+        t._output_nr = 0
+        t._vc = [0]
+        if not record:
+            t._requires_grad = False
+            t.grad_fn = None
+            return t
+        if out.dtype.kind not in "fcO":  # "O": object arrays of SymPy expressions
+            t._requires_grad = False
+            t.grad_fn = None
+            _connect(ctx, args, [edge_a, edge_b], [meta_a, meta_b], (returned,), [t])
+            return t
+        t._requires_grad = True
+        t.grad_fn = ctx
+        to_save = ctx._to_save  # _connect's saved values, inlined
+        if to_save:
+            if len(to_save) == 2:  # a binary rule's usual two values, unrolled
+                v, w = to_save
+                if v is None:
+                    v = _SAVED_NONE
+                elif type(v) is float or type(v) is int:
+                    v = (v, None, None, 0)  # a constant: nothing to version-check
+                else:
+                    v = _resolve_saved(v, args, (returned,), [t])
+                if w is None:
+                    w = _SAVED_NONE
+                elif type(w) is float or type(w) is int:
+                    w = (w, None, None, 0)
+                else:
+                    w = _resolve_saved(w, args, (returned,), [t])
+                ctx._saved = (v, w)
+            else:
+                saved = []
+                for v in to_save:
+                    if v is None or type(v) is float or type(v) is int:
+                        saved.append((v, None, None, 0))  # a constant: nothing to version-check
+                    else:
+                        saved.append(_resolve_saved(v, args, (returned,), [t]))
+                ctx._saved = tuple(saved)
+            ctx._to_save = ()
+        return t
     arrays = []
     needs = []
     edges: list = []
@@ -291,6 +396,9 @@ def _apply(cls: type[Function], args: tuple) -> Any:
         y.grad_fn = ctx
     _connect(ctx, args, edges, meta, (returned,), [y])
     return y
+
+
+_SAVED_NONE = (None, None, None, 0)  # a saved None, shared (one less tuple per op)
 
 
 def _explain(cls: type[Function], args: tuple, error: Exception) -> Exception:
