@@ -211,7 +211,10 @@ def generate(tape: Tape) -> Any:
 
     pad = "        "
     zero_d = tape.zero_d_slots
+    dead = kernels.dead_after(tape, lowered)
     for index, ins in enumerate(tape.instrs):
+        if index - 1 in dead:  # dropped after their last reader (pad: the previous line's)
+            emit(f"{pad}{' = '.join(dead[index - 1])} = None")
         op = ins[0]
         if op == BWD_BEGIN:  # the results' backward: a closure over the forward's locals
             seeds = next(i for i in tape.instrs[index:] if i[0] == BWD_END)[1]
@@ -290,6 +293,8 @@ def generate(tape: Tape) -> Any:
             emit(f"{pad}_old = _seterr(divide='ignore', invalid='ignore', over='ignore')")
         elif op == END:
             emit(f"{pad}_seterr(**_old); _old = None")
+    if len(tape.instrs) - 1 in dead:
+        emit(f"{pad}{' = '.join(dead[len(tape.instrs) - 1])} = None")
     emit(f"{pad}return {_output(tape.outputs, const)}")
     emit("    finally:")
     emit("        if _old is not None:")

@@ -118,6 +118,47 @@ def plan(tape: Tape) -> dict[int, Lowering]:
     return lowered
 
 
+def dead_after(tape: Tape, lowered: dict[int, Lowering]) -> dict[int, list[str]]:
+    """instruction index -> the locals the replay drops after it: each slot after its last
+    reader (or where it is made, if nobody reads it) and each ctx after its backward, as eager
+    frees a node's saved values and a gradient once used. Without it every array of the step
+    would live until the replay returns (twice eager's peak memory on the 784-1024-1024 MLP).
+    None for a tape whose results' backward runs later, a closure over those locals."""
+    if any(ins[0] == BWD_BEGIN for ins in tape.instrs):
+        return {}
+    uses = _uses(tape)
+    made: dict[int, int] = {}  # slot -> where it is made
+    ctx_end: dict[int, int] = {}  # FWD index -> where its ctx is last needed
+    for at, ins in enumerate(tape.instrs):
+        op = ins[0]
+        if op == FWD:
+            for s in ins[3] if type(ins[3]) is tuple else (ins[3],):
+                made[s] = at
+            ctx_end[at] = at
+        elif op == BWD:
+            for s in ins[3]:
+                if s >= 0:
+                    made[s] = at
+            ctx_end[ins[1]] = at
+            low = lowered.get(ins[1])
+            if low is not None and low.kind == "relu":  # its backward reads its output
+                uses.setdefault(tape.instrs[ins[1]][3], []).append(at)
+        elif op in (SUM, FIT, ROOT, VALUE):
+            made[ins[1] if op != VALUE else ins[4]] = at
+        elif op == LEAF:
+            made[ins[4]] = at
+    end = len(tape.instrs)
+    dead: dict[int, list[str]] = {}
+    for s, at in made.items():
+        last = max(uses.get(s, [at]))
+        if last < end:
+            dead.setdefault(last, []).append(f"v{s}")
+    for fwd, last in ctx_end.items():
+        if fwd not in lowered:
+            dead.setdefault(last, []).append(f"c{fwd}")
+    return dead
+
+
 def _uses(tape: Tape) -> dict[int, list[int]]:
     """slot -> the indices of the instructions that read it (len(instrs) for the result)."""
     uses: dict[int, list[int]] = {}
@@ -224,6 +265,7 @@ def forward(tape: Tape, at: int, low: Lowering, arg: Any, const: Any) -> tuple[l
         f"        k{at} = _log(s{at}[:, 0]) - k{at}",
         f"        _divide(p{at}, s{at}, out=p{at})",  # the probabilities, kept for backward
         f"        v{out} = k{at}.sum() / {count}",
+        f"    l{at} = k{at} = s{at} = None",
     ], True
 
 
@@ -240,6 +282,7 @@ def backward(tape: Tape, bwd: tuple, low: Lowering, const: Any) -> tuple[list[st
             lines.append(f"v{g_out[1]} = {g}.T @ x{at}")
         if g_out[2] >= 0:
             lines.append(f"v{g_out[2]} = {g}.sum(axis=(0,))")
+        lines.append(f"x{at} = w{at} = None")  # eager frees the saved input here
         return lines, False
     if low.kind == "relu":
         y, o = f"v{tape.instrs[at][3]}", f"v{g_out[0]}"
@@ -250,6 +293,7 @@ def backward(tape: Tape, bwd: tuple, low: Lowering, const: Any) -> tuple[list[st
                 f"_add({o}, 0.0, out={o})",
                 f"if _isnan({o}).any():",
                 f"    {o} = _where(m{at}, 0.0, {g})",
+                f"m{at} = None",
             ], False
         # Relu.backward into g: g * ~cut has a nan exactly where eager's product has one (the
         # sum tells in one pass that there is none); then eager's `+ 0.0`, or its selection,
@@ -262,6 +306,7 @@ def backward(tape: Tape, bwd: tuple, low: Lowering, const: Any) -> tuple[list[st
             "else:",
             f"    _add({g}, 0.0, out={g})",
             f"{o} = {g}",
+            f"m{at} = None",
         ], False
     # cross-entropy: (softmax - onehot) * factor * g, in the probabilities' array
     shape, dtype = tape.metas[tape.instrs[at][2][0][1]]
@@ -273,4 +318,5 @@ def backward(tape: Tape, bwd: tuple, low: Lowering, const: Any) -> tuple[list[st
         f"    p{at}[{rows}, t{at}] -= 1",
         f"    _multiply(p{at}, {factors} * {g}, out=p{at})",
         f"    v{g_out[0]} = p{at}",
+        f"    p{at} = None",
     ], True
