@@ -230,6 +230,8 @@ def _apply(cls: type[Function], args: tuple) -> Any:
         # same order as the general pass below, without its per-input lists (one tuple each
         # for the edges, the metadata and the needs) and with _connect inlined.
         a, b = args
+        edge_a: tuple | None
+        edge_b: tuple | None
         if isinstance(a, Tensor):
             x = a._data
             if a._requires_grad:

@@ -243,7 +243,7 @@ def forward(tape: Tape, at: int, low: Lowering, arg: Any, const: Any) -> tuple[l
     if low.kind == "relu":
         # eager: maximum(x, 0); against an array of zeros NumPy takes its vector loop (4x
         # faster on (512, 1024) float32), with the same bits (nan payloads and -0.0 included)
-        src, (shape, dtype) = arg(specs[0]), _meta(tape, specs[0])
+        src, (shape, dtype) = arg(specs[0]), _meta(tape, specs[0]) or ((), None)
         zeros = np.zeros(shape, dtype)
         zeros.flags.writeable = False
         into = f", out={src}" if low.inplace else ""

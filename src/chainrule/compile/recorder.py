@@ -144,7 +144,7 @@ class Recorder:
         """Whether a constant argument reaches a traced array (a slot's or a ref's) through
         views or containers: recorded as a constant, it would be frozen."""
         if isinstance(a, np.ndarray):
-            base = a
+            base: Any = a
             while base is not None:
                 if id(base) in self.slot_of or id(base) in self.ref_data:
                     return True
