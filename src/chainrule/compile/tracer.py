@@ -124,17 +124,24 @@ _CONSTANT_MAKERS = {
 
 
 def _bindings(fn: Any) -> list[tuple[Any, str]]:
-    """Every (module or class, name) in chainrule that binds `fn`."""
-    found = []
-    for module_name, module in list(sys.modules.items()):
-        if module is None or not module_name.startswith("chainrule"):
-            continue
-        owners = [module, *(v for v in vars(module).values() if isinstance(v, type))]
-        for owner in owners:
-            for name, value in list(vars(owner).items()):
-                if value is fn:
-                    found.append((owner, name))
-    return list(dict.fromkeys(found))
+    """Every (module or class, name) in chainrule that binds `fn`: found in one pass over
+    chainrule's modules for all the wrapped functions, at the first trace (cached; a module
+    imported later than that is not searched)."""
+    if not _BINDINGS:
+        wanted = {id(f): f for _, f in _VALUE_FUNCTIONS} | {
+            id(f): f for f, _ in _POSITION_FUNCTIONS
+        }
+        for key in wanted:
+            _BINDINGS[key] = []
+        for module_name, module in list(sys.modules.items()):
+            if module is None or not module_name.startswith("chainrule"):
+                continue
+            owners = [module, *(v for v in vars(module).values() if isinstance(v, type))]
+            for owner in dict.fromkeys(owners):
+                for name, value in list(vars(owner).items()):
+                    if id(value) in wanted and wanted[id(value)] is value:
+                        _BINDINGS[id(value)].append((owner, name))
+    return _BINDINGS[id(fn)]
 
 
 def _maker(frame: Any) -> str:
@@ -198,11 +205,11 @@ class Tracer(Recorder):
         for fn, what in _POSITION_FUNCTIONS:
             reason = f"{what}: positions computed from values, which the tape would freeze"
             refused = self._refuse(fn, reason)
-            for owner, attr in _BINDINGS.setdefault(id(fn), _bindings(fn)):
+            for owner, attr in _bindings(fn):
                 self._patch(owner, attr, refused)
         for name, fn in _VALUE_FUNCTIONS:
             wrapped = self._value(fn, name)
-            for owner, attr in _BINDINGS.setdefault(id(fn), _bindings(fn)):
+            for owner, attr in _bindings(fn):
                 self._patch(owner, attr, wrapped)
         for name, reason in _VALUE_METHODS.items():
             self._patch(Tensor, name, self._refuse(getattr(Tensor, name), reason))
