@@ -62,7 +62,7 @@ _VALUE_METHODS = {
 
 # Front-door functions that check argument values with NumPy (no primitive runs them, so the
 # tape would skip them): (module, name), replayed as calls on the replay's arrays.
-_VALUE_CHECKS = [(_functional, "_check_targets")]
+_VALUE_CHECKS = [(_functional, "_check_targets"), (_layers, "_check_indices")]
 
 # Library functions that write into a tensor's array directly, outside any primitive.
 _DIRECT_WRITES = [

@@ -267,12 +267,7 @@ def embedding(
             f"{tuple(weight.shape)}"
         )
     rows = weight.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= rows):
-        bad = int(idx[(idx < 0) | (idx >= rows)].flat[0])
-        raise errors.IndexOutOfRangeError(
-            f"embedding: index {bad} is out of range for a weight of shape "
-            f"{tuple(weight.shape)} (indices must be in [0, {rows - 1}])"
-        )
+    _check_indices(idx, weight._data)
     if padding_idx is not None:
         if not -rows <= padding_idx < rows:
             raise errors.ArgumentError(
@@ -283,11 +278,25 @@ def embedding(
         _renorm_rows(weight, np.unique(idx), max_norm, norm_type)
     picked = weight[idx]
     if padding_idx is not None:
-        pad = idx == padding_idx
-        if pad.any():  # those positions take the row as a constant: its gradient stays 0
-            constant = Tensor._make(np.asarray(weight._data[padding_idx]))
-            picked = ops.where(pad[..., None], constant, picked)
+        # those positions take the row as a constant (its gradient stays 0); the mask and the
+        # row as tensor ops, which cr.compile records (NumPy values here would be frozen)
+        pad = (
+            input == padding_idx if isinstance(input, Tensor) else Tensor._make(idx == padding_idx)
+        )
+        picked = ops.where(pad[..., None], weight[padding_idx].detach(), picked)
     return picked
+
+
+def _check_indices(idx: np.ndarray, weight: np.ndarray) -> None:
+    """Indices in [0, rows): torch refuses a negative one, which NumPy would read from the end
+    (a front-door check of values, which cr.compile replays as a call)."""
+    rows = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= rows):
+        bad = int(idx[(idx < 0) | (idx >= rows)].flat[0])
+        raise errors.IndexOutOfRangeError(
+            f"embedding: index {bad} is out of range for a weight of shape "
+            f"{tuple(weight.shape)} (indices must be in [0, {rows - 1}])"
+        )
 
 
 def _renorm_rows(weight: Tensor, rows: np.ndarray, max_norm: float, norm_type: float) -> None:
