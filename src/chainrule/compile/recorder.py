@@ -26,9 +26,9 @@ from chainrule.compile.tape import (
     ROOT,
     SLOT,
     SUM,
-    VALUE,
     Tape,
 )
+from chainrule.compile.values import ValueRecording, _unrecorded
 from chainrule.engine_hooks import _as_array
 from chainrule.function import Node
 from chainrule.tensor import Tensor
@@ -45,7 +45,7 @@ def _state(t: Any) -> tuple:
     return (t._data, t._vc[0], g, None if g is None else g._vc[0])
 
 
-class Recorder:
+class Recorder(ValueRecording):
     """The state of one trace and the recording of what the function does."""
 
     def __init__(self, inputs: list[Any], fullgraph: bool) -> None:
@@ -140,22 +140,6 @@ class Recorder:
             )
         return (CONST, a)
 
-    def _derived(self, a: Any, depth: int = 0) -> bool:
-        """Whether a constant argument reaches a traced array (a slot's or a ref's) through
-        views or containers: recorded as a constant, it would be frozen."""
-        if isinstance(a, np.ndarray):
-            base: Any = a
-            while base is not None:
-                if id(base) in self.slot_of or id(base) in self.ref_data:
-                    return True
-                base = base.base
-            return False
-        if isinstance(a, (tuple, list)) and depth < 4:
-            return any(self._derived(x, depth + 1) for x in a)
-        if isinstance(a, TensorBase):
-            return self._derived(a._data, depth + 1) or id(a) in self.made
-        return False
-
     def snapshot(self) -> None:
         """The refs as they are now are accounted for (after a recorded change)."""
         for k, t in enumerate(self.ref_list):
@@ -219,42 +203,6 @@ class Recorder:
             self.node_op[id(node)] = at
             self.nodes.append(node)
         return out
-
-    def on_value(self, original: Any, name: str, args: tuple, kwargs: dict) -> Any:
-        """A function of tensors whose result never requires grad and that no primitive runs
-        (a comparison, argmax, a logical op): recorded as one VALUE call on the replay's
-        tensors, so its result is computed again each call instead of frozen."""
-        if not self.mine():
-            return original(*args, **kwargs)
-        targs = [self._value_arg(a) for a in args]
-        tkwargs = {k: self._value_arg(v) for k, v in kwargs.items()}
-        self.suspended += 1  # its own work is replayed by calling it again
-        try:
-            result = original(*args, **kwargs)
-        finally:
-            self.suspended -= 1
-        if (
-            any(a is None for a in (*targs, *tkwargs.values()))
-            or not isinstance(result, TensorBase)
-            or result._requires_grad
-        ):
-            self.unsupported(f"{name} with tensors inside a container or a result the tape "
-                             "cannot replay")  # fmt: skip
-            return result
-        self.emit(VALUE, original, tuple(targs), tkwargs, self.new_slot(result._data))
-        return result
-
-    def _value_arg(self, a: Any) -> tuple | None:
-        if isinstance(a, TensorBase):
-            return ("t", self.spec(a))
-        if isinstance(a, (list, tuple)) and any(isinstance(x, TensorBase) for x in a):
-            return None
-        return ("c", a)
-
-    def on_make(self, t: Any, maker: str) -> None:
-        """A tensor made around an array outside every recorded op (see `made`)."""
-        if self.mine() and not self.reentry and not self.in_backward:
-            self.made[id(t)] = (t, maker)
 
     # -- backward --------------------------------------------------------------------------------
     def on_backward(
@@ -472,11 +420,3 @@ class Recorder:
         meta = tuple((self.ref_list[k]._data.shape, self.ref_list[k]._data.dtype) for k in wrt)
         out_meta = tuple((t._data.shape, t._data.dtype) for t in self.live)
         self.emit(BWD_END, tuple(seeds), tuple(wrt), grads, meta, out_meta)
-
-
-def _unrecorded(maker: str) -> str:
-    return (
-        f"a tensor computed by {maker}, which cr.compile does not record (the replay would "
-        "repeat its traced value); computing it outside the compiled function, or eagerly, "
-        "gives the right one"
-    )
