@@ -44,7 +44,6 @@ from collections.abc import Callable
 
 from benchmarks.compile_workloads import (
     XLA_ONE_THREAD,
-    chainrule_mlp,
     chainrule_scalar,
     jax_mlp,
     peak_step_bytes,
@@ -52,6 +51,7 @@ from benchmarks.compile_workloads import (
 from benchmarks.distributed import _env
 from benchmarks.workloads import (
     chainrule_chain,
+    chainrule_step,
     gemm_bound_step,
     median_time,
     micrograd_scalar,
@@ -75,8 +75,8 @@ UNITS: dict[str, tuple[str, Callable[[float], float]]] = {
 
 def _mlp_group(g: str, sizes: list[int], batch: int, repeats: int) -> dict:
     return {
-        f"{g}/chainrule eager": (lambda: chainrule_mlp(sizes, batch, False), repeats),
-        f"{g}/chainrule compiled": (lambda: chainrule_mlp(sizes, batch, True), repeats),
+        f"{g}/chainrule eager": (lambda: chainrule_step(sizes, batch, False), repeats),
+        f"{g}/chainrule compiled": (lambda: chainrule_step(sizes, batch, True), repeats),
         f"{g}/torch eager": (lambda: torch_step(sizes, batch), repeats),
         f"{g}/jax jit": (lambda: jax_mlp(sizes, batch), repeats),
         f"{g}/gemm bound": (lambda: gemm_bound_step(sizes, batch), repeats),
@@ -92,8 +92,8 @@ WORKLOADS: dict[str, tuple[Callable[[], Callable[[], object]], int]] = {
     "d/chainrule eager": (lambda: chainrule_scalar(False), 5),
     "d/chainrule compiled": (lambda: chainrule_scalar(True), 5),
     "d/micrograd": (micrograd_scalar, 5),
-    "e/chainrule eager": (lambda: chainrule_mlp(SIZES_B, BATCH_B, False), 3),
-    "e/chainrule compiled": (lambda: chainrule_mlp(SIZES_B, BATCH_B, True), 3),
+    "e/chainrule eager": (lambda: chainrule_step(SIZES_B, BATCH_B, False), 3),
+    "e/chainrule compiled": (lambda: chainrule_step(SIZES_B, BATCH_B, True), 3),
 }
 
 # The targets: (label, group, numerator, denominator, bound, higher ratio is better).

@@ -1,7 +1,7 @@
 """Workload factories for `benchmarks/compile.py` (issue 13): each returns a zero-argument step.
 
 Shared with `benchmarks/workloads.py` where it has them (data, PyTorch's step, the GEMM bound,
-the 1,000-op chains, micrograd); here are the chainrule steps that can be compiled, the JAX
+the 1,000-op chains, micrograd); here are the compiled scalar graph, the JAX
 `jit` peer, and the peak-memory probe for (e).
 """
 
@@ -18,28 +18,6 @@ from benchmarks.workloads import A1, A2, A3, ALPHA, XS, mlp_data
 # XLA_FLAGS that keep XLA's CPU backend on one thread; must be in the environment before jax is
 # imported, so the runner puts them into the child's environment (see compile.measure).
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-
-
-def chainrule_mlp(sizes: list[int], batch: int, compiled: bool) -> Callable[[], object]:
-    """One SGD training step of chainrule's MLP on fixed data, eager or under `cr.compile`."""
-    import chainrule as cr
-    from chainrule.nn import functional as F
-
-    cr.manual_seed(0)
-    model = cr.nn.MLP(sizes)
-    opt = cr.optim.SGD(model.parameters(), lr=0.01)
-    x, y = mlp_data(sizes, batch)
-    xt, yt = cr.from_numpy(x), cr.from_numpy(y)
-
-    def step(x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    run = cr.compile(step) if compiled else step
-    return lambda: run(xt, yt)
 
 
 def jax_mlp(sizes: list[int], batch: int) -> Callable[[], object]:

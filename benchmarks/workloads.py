@@ -32,20 +32,24 @@ def mlp_data(sizes: list[int], batch: int, seed: int = 0):
 
 
 # -- (a), (b): full training steps -------------------------------------------------------------
-def chainrule_step(sizes: list[int], batch: int) -> Callable[[], None]:
+def chainrule_step(sizes: list[int], batch: int, compiled: bool = False) -> Callable[[], object]:
+    """One SGD training step of chainrule's MLP on fixed data, eager or under `cr.compile`
+    (the step takes its batch as arguments, so that a compiled one guards on them)."""
     cr.manual_seed(0)
     model = cr.nn.MLP(sizes)
     opt = cr.optim.SGD(model.parameters(), lr=0.01)
     x, y = mlp_data(sizes, batch)
     xt, yt = cr.from_numpy(x), cr.from_numpy(y)
 
-    def step() -> None:
+    def step(x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
         opt.zero_grad()
-        loss = F.cross_entropy(model(xt), yt)
+        loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
+        return loss
 
-    return step
+    run = cr.compile(step) if compiled else step
+    return lambda: run(xt, yt)
 
 
 def torch_step(sizes: list[int], batch: int) -> Callable[[], None]:

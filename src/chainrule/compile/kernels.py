@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.compile.scalar import _output_slots as output_slots
+from chainrule.compile.scalar import output_slots
 from chainrule.compile.tape import (
     BWD,
     BWD_BEGIN,

@@ -210,15 +210,15 @@ def _uses_leaf_slots(tape: Tape) -> bool:
             read.update(ins[2])
         elif ins[0] == LEAF:
             read.add(ins[2])
-    return bool(read & leaf_slots) or _output_slots(tape.outputs) & leaf_slots != set()
+    return bool(read & leaf_slots) or output_slots(tape.outputs) & leaf_slots != set()
 
 
-def _output_slots(spec: Any) -> set[int]:
+def output_slots(spec: Any) -> set[int]:
     if spec is None:
         return set()
     kind = spec[0]
     if kind in ("slot", "live", "spent"):
         return {spec[1]}
     if kind in ("tuple", "list"):
-        return set().union(*(_output_slots(s) for s in spec[1]))
+        return set().union(*(output_slots(s) for s in spec[1]))
     return set()
