@@ -310,7 +310,7 @@ def _extreme(x: TensorT, dim: Any, keepdim: bool, op: str) -> Any:
     arg = np.argmax if op == "max" else np.argmin
     # the positions through _argextreme, a function cr.compile records (computed again on each
     # replay), rather than NumPy here (a plain array, which a trace would freeze)
-    positions = _argextreme(x, dim, True, arg, "argmax" if op == "max" else "argmin")
+    positions: Any = _argextreme(x, dim, True, arg, "argmax" if op == "max" else "argmin")
     values = Gather.apply(x, axis, positions._data)
     if not keepdim:
         values = values.reshape(reduced_shape(x.shape, (axis,)))
